@@ -1,0 +1,797 @@
+"""A Dockerfile scanner that reads a file the way BuildKit's parser does.
+
+It follows moby/buildkit ``frontend/dockerfile/parser`` rule for rule (see
+``docs/scanner.md``) and adds what a codemod needs and BuildKit throws away:
+the byte span of every instruction and of every ENV/ARG/LABEL key and value.
+Concatenating the spans and the gaps between them gives the input back.
+"""
+
+from __future__ import annotations
+
+import bisect
+import json
+import re
+from dataclasses import dataclass, field
+
+from codemod.source import decode, encode, split_lines
+
+MAX_LINE = 65535
+BOM = b"\xef\xbb\xbf"
+
+# Go's unicode.IsSpace (Python's str.isspace also accepts \x1c-\x1f).
+_GO_SPACE = frozenset(
+    "\t\n\v\f\r \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006"
+    "\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
+)
+_ASCII_WS = re.compile(r"[\t\v\f\r ]+")
+_DIRECTIVE = re.compile(r"^#[\t\n\f\r ]*([a-zA-Z][a-zA-Z0-9]*)[\t\n\f\r ]*=[\t\n\f\r ]*(.+?)[\t\n\f\r ]*$", re.S)
+_HEREDOC = re.compile(r"^(\d*)<<(-?)([^<]*)$", re.S)
+_DIRECTIVE_NAMES = ("syntax", "escape", "check")
+_HEREDOC_CMDS = frozenset({"run", "copy", "add"})
+
+
+class ParseError(Exception):
+    """BuildKit would reject the file. ``line`` is 1-based."""
+
+    def __init__(self, reason: str, line: int) -> None:
+        super().__init__(f"{line}: {reason}")
+        self.reason = reason
+        self.line = line
+
+
+def is_space(ch: str) -> bool:
+    return ch in _GO_SPACE
+
+
+def lstrip_space(s: str) -> str:
+    i = 0
+    while i < len(s) and s[i] in _GO_SPACE:
+        i += 1
+    return s[i:]
+
+
+def strip_space(s: str) -> str:
+    s = lstrip_space(s)
+    j = len(s)
+    while j > 0 and s[j - 1] in _GO_SPACE:
+        j -= 1
+    return s[:j]
+
+
+def _trim_newline(s: str) -> str:
+    return s.rstrip("\r\n")
+
+
+@dataclass
+class Heredoc:
+    name: str
+    fd: int
+    content: str
+    expand: bool
+    chomp: bool
+
+
+@dataclass
+class KeyValue:
+    """One ENV/ARG/LABEL pair. Offsets are bytes into the file, end exclusive.
+
+    ``value_start == value_end`` for an empty value; both are -1 for ``ARG X``.
+    """
+
+    key: str
+    raw: str
+    value: str
+    has_value: bool
+    legacy: bool
+    start: int
+    key_end: int
+    value_start: int
+    value_end: int
+    line: int  # 0-based physical line of the key
+
+
+@dataclass
+class Instruction:
+    """One instruction: keyword, BuildKit's view of it, and its byte span."""
+
+    cmd: str
+    sub_cmd: str
+    json: bool
+    original: str
+    start_line: int  # 0-based, inclusive
+    end_line: int  # 0-based, inclusive
+    start: int  # byte offset of its first line's first byte
+    end: int  # byte offset just after its last line (or EOF)
+    flags: list[str]
+    value: list[str]
+    heredocs: list[Heredoc]
+    kvs: list[KeyValue]
+    #: byte offset where the keyword starts (after indentation / BOM)
+    cmd_start: int = 0
+    #: flags of the sub-command under ONBUILD
+    sub_flags: list[str] = field(default_factory=list)
+    #: index in :attr:`original` of the ONBUILD sub-command keyword
+    sub_index: int = -1
+    #: index in :attr:`original` where the (effective) arguments start, after flags
+    args_index: int = 0
+    #: byte offset in the file of each logical-line character, for edits
+    _segments: list[tuple[int, str, int]] = field(default_factory=list, repr=False)
+
+    @property
+    def keyword(self) -> str:
+        return self.cmd.upper()
+
+    @property
+    def effective(self) -> str:
+        """The instruction that runs: the sub-command under ONBUILD."""
+        return (self.sub_cmd or self.cmd).upper() if self.keyword == "ONBUILD" else self.keyword
+
+    def byte_offset(self, index: int) -> int:
+        """File byte offset of character ``index`` of :attr:`original`."""
+        seg = self._segments
+        lo, hi = 0, len(seg) - 1
+        while lo < hi:
+            mid = (lo + hi + 1) // 2
+            if seg[mid][0] <= index:
+                lo = mid
+            else:
+                hi = mid - 1
+        logical, text, file_off = seg[lo]
+        return file_off + len(encode(text[: index - logical]))
+
+    def end_offset(self, index: int) -> int:
+        """File byte offset just after character ``index - 1`` of :attr:`original`."""
+        if index <= 0:
+            return self.byte_offset(0)
+        return self.byte_offset(index - 1) + len(encode(self.original[index - 1]))
+
+
+@dataclass
+class Dockerfile:
+    data: bytes
+    instructions: list[Instruction]
+    escape: str
+    directives: dict[str, str]
+    directive_lines: dict[str, int]  # name -> 0-based line
+    warnings: list[str]
+    lines: list[bytes]
+    starts: list[int]
+
+
+@dataclass
+class _Word:
+    text: str
+    start: int  # index into the string the word was split from
+
+
+class _Lines:
+    """BuildKit's bufio.Scanner: lines on \\n, and a stop at an over-long line."""
+
+    def __init__(self, data: bytes) -> None:
+        self.raw = split_lines(data)
+        self.starts: list[int] = []
+        pos = 0
+        for line in self.raw:
+            self.starts.append(pos)
+            pos += len(line)
+        self.i = 0
+        self.too_long = False
+
+    def next(self) -> int | None:
+        if self.i >= len(self.raw) or self.too_long:
+            return None
+        line = self.raw[self.i]
+        if len(line.rstrip(b"\n")) > MAX_LINE:
+            self.too_long = True
+            return None
+        self.i += 1
+        return self.i - 1
+
+
+class _Directives:
+    def __init__(self) -> None:
+        self.escape = "\\"
+        self.done = False
+        self.seen: dict[str, str] = {}
+        self.where: dict[str, int] = {}
+        self._set_cont()
+
+    def _set_cont(self) -> None:
+        e = re.escape(self.escape)
+        self.cont = re.compile(rf"([^{e}]){e}[ \t]*$|^{e}[ \t]*$", re.S)
+
+    def feed(self, line: str, lineno: int) -> None:
+        if self.done:
+            return
+        m = _DIRECTIVE.match(line)
+        if not m:
+            self.done = True
+            return
+        name = m.group(1).lower()
+        if name not in _DIRECTIVE_NAMES:
+            self.done = True
+            return
+        if name in self.seen:
+            raise ParseError(f"only one {name} parser directive can be used", lineno + 1)
+        self.seen[name] = m.group(2)
+        self.where[name] = lineno
+        if name == "escape":
+            value = m.group(2)
+            if value not in ("`", "\\"):
+                raise ParseError(f"invalid escape token '{value}' does not match ` or \\", lineno + 1)
+            self.escape = value
+            self._set_cont()
+
+    def trim_continuation(self, line: str) -> tuple[str, bool]:
+        m = self.cont.search(line)
+        if m:
+            return line[: m.start()] + (m.group(1) or ""), False
+        return line, True
+
+
+def parse(data: bytes) -> Dockerfile:
+    """Scan ``data``; raise :class:`ParseError` where BuildKit would fail."""
+    lines = _Lines(data)
+    d = _Directives()
+    instructions: list[Instruction] = []
+    warnings: list[str] = []
+
+    while True:
+        i = lines.next()
+        if i is None:
+            break
+        raw = lines.raw[i]
+        offset = lines.starts[i]
+        if i == 0 and raw.startswith(BOM):
+            raw = raw[3:]
+            offset += 3
+        text = _trim_newline(decode(raw))
+        stripped = lstrip_space(text)
+        lead = len(encode(text[: len(text) - len(stripped)]))
+        d.feed(stripped, i)
+        if stripped.startswith("#"):
+            stripped = ""
+        start_line = i
+        line, eol = d.trim_continuation(stripped)
+        if eol and line == "":
+            continue
+        # segments: (logical index, text, file byte offset of text[0])
+        segments = [(0, line, offset + lead)]
+        empty_cont = False
+        while not eol:
+            j = lines.next()
+            if j is None:
+                break
+            t = _trim_newline(decode(lines.raw[j]))
+            d.feed(t, j)
+            if lstrip_space(t).startswith("#"):
+                continue
+            if lstrip_space(t) == "":
+                empty_cont = True
+                continue
+            seg, eol = d.trim_continuation(t)
+            segments.append((len(line), seg, lines.starts[j]))
+            line += seg
+        if empty_cont:
+            warnings.append("Empty continuation line found in: " + line)
+        end_line = lines.i - 1
+        try:
+            ins = _new_instruction(line, d.escape, segments)
+        except ParseError as e:
+            raise ParseError(e.reason, start_line + 1) from None
+        ins.start_line = start_line
+        ins.cmd_start = offset + lead
+        ins.start = lines.starts[start_line]
+        if _can_contain_heredoc(ins) and "<<" in line:
+            for doc in _heredocs_from_line(line):
+                terminated = False
+                body: list[str] = []
+                while True:
+                    k = lines.next()
+                    if k is None:
+                        break
+                    b = decode(lines.raw[k])
+                    cand = _trim_newline(b)
+                    if doc.chomp:
+                        cand = cand.lstrip("\t")
+                    if cand == doc.name:
+                        terminated = True
+                        break
+                    body.append(b)
+                if not terminated:
+                    raise ParseError("unterminated heredoc", start_line + 1)
+                doc.content = "".join(body)
+                ins.heredocs.append(doc)
+            end_line = lines.i - 1
+        ins.end_line = end_line
+        ins.end = lines.starts[end_line] + len(lines.raw[end_line])
+        for kv in ins.kvs:
+            kv.line = bisect.bisect_right(lines.starts, kv.start) - 1
+        instructions.append(ins)
+
+    if not instructions:
+        raise ParseError("file with no instructions", max(lines.i, 1))
+    if lines.too_long:
+        raise ParseError(f"dockerfile line greater than max allowed size of {MAX_LINE}", lines.i + 1)
+    return Dockerfile(
+        data=data,
+        instructions=instructions,
+        escape=d.escape,
+        directives=dict(d.seen),
+        directive_lines=dict(d.where),
+        warnings=warnings,
+        lines=lines.raw,
+        starts=lines.starts,
+    )
+
+
+def _can_contain_heredoc(ins: Instruction) -> bool:
+    cmd = ins.cmd.lower()
+    if cmd == "onbuild":
+        if not ins.sub_cmd:
+            return False
+        cmd = ins.sub_cmd.lower()
+    return cmd in _HEREDOC_CMDS and not ins.json
+
+
+def _split_command(line: str) -> tuple[str, list[str], str, int]:
+    """cmd, flags, args, and the index of args in ``line``."""
+    trimmed = strip_space(line)
+    base = len(line) - len(lstrip_space(line))
+    parts = _ASCII_WS.split(trimmed, maxsplit=1)
+    cmd = parts[0]
+    if len(parts) < 2:
+        return cmd, [], "", len(line)
+    m = _ASCII_WS.search(trimmed)
+    assert m is not None
+    rest_at = base + m.end()
+    args, flags, consumed = _extract_flags(parts[1])
+    args_at = rest_at + consumed
+    stripped = lstrip_space(args)
+    args_at += len(args) - len(stripped)
+    return cmd, flags, strip_space(stripped), args_at
+
+
+def _extract_flags(line: str) -> tuple[str, list[str], int]:
+    words: list[str] = []
+    in_spaces, in_word, in_quote = 0, 1, 2
+    phase = in_spaces
+    word = ""
+    quote = ""
+    blank_ok = False
+    pos = 0
+    n = len(line)
+    while pos <= n:
+        ch = line[pos] if pos < n else ""
+        if phase == in_spaces:
+            if pos == n:
+                break
+            if is_space(ch):
+                pos += 1
+                continue
+            if ch != "-" or pos + 1 == n or line[pos + 1] != "-":
+                return line[pos:], words, pos
+            phase = in_word
+        if phase in (in_word, in_quote) and pos == n:
+            if word != "--" and (blank_ok or word):
+                words.append(word)
+            break
+        if phase == in_word:
+            if is_space(ch):
+                phase = in_spaces
+                if word == "--":
+                    return line[pos:], words, pos
+                if blank_ok or word:
+                    words.append(word)
+                word = ""
+                blank_ok = False
+                pos += 1
+                continue
+            if ch in ("'", '"'):
+                quote = ch
+                blank_ok = True
+                phase = in_quote
+                pos += 1
+                continue
+            if ch == "\\":
+                if pos + 1 == n:
+                    pos += 1
+                    continue
+                pos += 1
+                ch = line[pos]
+            word += ch
+            pos += 1
+            continue
+        if phase == in_quote:
+            if ch == quote:
+                phase = in_word
+                pos += 1
+                continue
+            if ch == "\\":
+                if pos + 1 == n:
+                    phase = in_word
+                    pos += 1
+                    continue
+                pos += 1
+                ch = line[pos]
+            word += ch
+            pos += 1
+    return "", words, n
+
+
+def parse_words(rest: str, escape: str) -> list[_Word]:
+    """BuildKit's parseWords: whitespace-split words keeping quotes and escapes."""
+    words: list[_Word] = []
+    in_spaces, in_word, in_quote = 0, 1, 2
+    phase = in_spaces
+    word: list[str] = []
+    start = 0
+    quote = ""
+    blank_ok = False
+    pos = 0
+    n = len(rest)
+    while pos <= n:
+        ch = rest[pos] if pos < n else ""
+        if phase == in_spaces:
+            if pos == n:
+                break
+            if is_space(ch):
+                pos += 1
+                continue
+            phase = in_word
+            start = pos
+        if phase in (in_word, in_quote) and pos == n:
+            if blank_ok or word:
+                words.append(_Word("".join(word), start))
+            break
+        if phase == in_word:
+            if is_space(ch):
+                phase = in_spaces
+                if blank_ok or word:
+                    words.append(_Word("".join(word), start))
+                word = []
+                blank_ok = False
+                pos += 1
+                continue
+            if ch in ("'", '"'):
+                quote = ch
+                blank_ok = True
+                phase = in_quote
+            if ch == escape:
+                if pos + 1 == n:
+                    pos += 1
+                    continue
+                word.append(ch)
+                pos += 1
+                ch = rest[pos]
+            word.append(ch)
+            pos += 1
+            continue
+        # in_quote
+        if ch == quote:
+            phase = in_word
+        if ch == escape and quote != "'":
+            if pos + 1 == n:
+                phase = in_word
+                pos += 1
+                continue
+            pos += 1
+            word.append(ch)
+            ch = rest[pos]
+        word.append(ch)
+        pos += 1
+    return words
+
+
+def process_word(s: str, escape: str) -> str:
+    """Quote and escape removal as BuildKit's shell lexer does it, variables kept as written."""
+    out: list[str] = []
+    i, n = 0, len(s)
+    try:
+        while i < n:
+            ch = s[i]
+            if ch == "'":
+                j = s.find("'", i + 1)
+                if j < 0:
+                    raise ValueError("unterminated single quote")
+                out.append(s[i + 1 : j])
+                i = j + 1
+            elif ch == '"':
+                i += 1
+                while True:
+                    if i >= n:
+                        raise ValueError("unterminated double quote")
+                    c = s[i]
+                    if c == '"':
+                        i += 1
+                        break
+                    if c == "$":
+                        j = _dollar_end(s, i)
+                        out.append(s[i:j])
+                        i = j
+                        continue
+                    i += 1
+                    if c == escape:
+                        if i >= n:
+                            continue
+                        if s[i] in ('"', "$", escape):
+                            c = s[i]
+                            i += 1
+                    out.append(c)
+            elif ch == "$":
+                j = _dollar_end(s, i)
+                out.append(s[i:j])
+                i = j
+            else:
+                i += 1
+                if ch == escape:
+                    if i >= n:
+                        break
+                    ch = s[i]
+                    i += 1
+                out.append(ch)
+    except ValueError:
+        return s
+    return "".join(out)
+
+
+def _dollar_end(s: str, i: int) -> int:
+    """End of the ``$name`` / ``${...}`` expression at ``s[i] == "$"``."""
+    j = i + 1
+    if j < len(s) and s[j] == "{":
+        depth = 0
+        while j < len(s):
+            if s[j] == "{":
+                depth += 1
+            elif s[j] == "}":
+                depth -= 1
+                if depth == 0:
+                    return j + 1
+            j += 1
+        return len(s)
+    while j < len(s) and (s[j].isalnum() or s[j] == "_"):
+        j += 1
+    if j == i + 1 and j < len(s) and (s[j].isdigit() or s[j] in "@*#?$!-"):
+        j += 1
+    return j
+
+
+def _json_array(rest: str) -> list[str] | None:
+    """Exec-form JSON, or None. Raises ParseError for a non-string element."""
+    body = lstrip_space(rest)
+    if not body.startswith("["):
+        return None
+
+    def _reject(_: str) -> object:
+        raise ValueError("not JSON")
+
+    try:
+        parsed = json.loads(body, parse_constant=_reject)
+    except ValueError:
+        return None
+    if not isinstance(parsed, list):
+        return None
+    if not all(isinstance(x, str) for x in parsed):
+        raise ParseError("when using JSON array syntax, arrays must be comprised of strings only", 0)
+    return parsed
+
+
+def _new_instruction(line: str, escape: str, segments: list[tuple[int, str, int]]) -> Instruction:
+    cmd, flags, args, args_at = _split_command(line)
+    ins = Instruction(
+        cmd=cmd, sub_cmd="", json=False, original=line, start_line=0, end_line=0, start=0, end=0,
+        flags=flags, value=[], heredocs=[], kvs=[], _segments=segments,
+    )
+    _dispatch(ins, cmd.lower(), args, args_at, escape, top=True)
+    return ins
+
+
+def _dispatch(ins: Instruction, cmd: str, args: str, args_at: int, escape: str, top: bool) -> None:
+    ins.args_index = args_at
+    if cmd in ("add", "copy", "volume"):
+        arr = _json_array(args)
+        if arr is not None:
+            ins.json, ins.value = True, arr
+        elif args:
+            ins.value = _ASCII_WS.split(args)
+    elif cmd in ("cmd", "entrypoint", "run", "shell"):
+        if args:
+            arr = _json_array(args)
+            if arr is not None:
+                ins.json, ins.value = True, arr
+            else:
+                ins.value = [args]
+    elif cmd in ("expose", "from"):
+        if args:
+            ins.value = _ASCII_WS.split(args)
+    elif cmd in ("maintainer", "stopsignal", "user", "workdir"):
+        if args:
+            ins.value = [args]
+    elif cmd == "healthcheck":
+        _healthcheck(ins, args)
+    elif cmd == "arg":
+        _parse_arg(ins, args, args_at, escape)
+    elif cmd in ("env", "label"):
+        _parse_name_val(ins, args, args_at, escape, "ENV" if cmd == "env" else "LABEL")
+    elif cmd == "onbuild":
+        if top and args:
+            sub, sflags, sargs, sat = _split_command(args)
+            ins.sub_cmd = sub
+            ins.sub_flags = sflags
+            ins.sub_index = args_at
+            _dispatch(ins, sub.lower(), sargs, args_at + sat, escape, top=False)
+        elif args:
+            sub, _, sargs, sat = _split_command(args)
+            ins.sub_cmd = ins.sub_cmd or sub
+            _dispatch(ins, sub.lower(), sargs, args_at + sat, escape, top=False)
+    else:
+        ins.value = [""]
+
+
+def _healthcheck(ins: Instruction, args: str) -> None:
+    sep = 0
+    while sep < len(args) and not is_space(args[sep]):
+        sep += 1
+    if sep == 0:
+        return
+    nxt = sep
+    while nxt < len(args) and is_space(args[nxt]):
+        nxt += 1
+    rest = args[nxt:]
+    ins.value = [args[:sep]]
+    if rest:
+        arr = _json_array(rest)
+        if arr is not None:
+            ins.json = True
+            ins.value += arr
+        else:
+            ins.value.append(rest)
+
+
+def _parse_arg(ins: Instruction, args: str, args_at: int, escape: str) -> None:
+    for w in parse_words(args, escape):
+        ins.value.append(w.text)
+        at = args_at + w.start
+        key, eq, raw = w.text.partition("=")
+        start = ins.byte_offset(at)
+        key_end = ins.end_offset(at + len(key))
+        if eq:
+            vs = ins.byte_offset(at + len(key) + 1) if raw else key_end + 1
+            ve = ins.end_offset(at + len(w.text)) if raw else vs
+        else:
+            vs = ve = -1
+        ins.kvs.append(
+            KeyValue(key, raw, process_word(raw, escape), bool(eq), False, start, key_end, vs, ve, 0)
+        )
+
+
+def _parse_name_val(ins: Instruction, args: str, args_at: int, escape: str, what: str) -> None:
+    words = parse_words(args, escape)
+    if not words:
+        return
+    if "=" not in words[0].text:
+        parts = _ASCII_WS.split(args, maxsplit=1)
+        if len(parts) < 2:
+            raise ParseError(f"{what} must have two arguments", 0)
+        key, raw = parts
+        m = _ASCII_WS.search(args)
+        assert m is not None
+        start = ins.byte_offset(args_at)
+        key_end = ins.end_offset(args_at + len(key))
+        vs = ins.byte_offset(args_at + m.end())
+        ve = ins.end_offset(args_at + len(args))
+        ins.value += [key, raw, ""]
+        ins.kvs.append(KeyValue(key, raw, process_word(raw, escape), True, True, start, key_end, vs, ve, 0))
+        return
+    for w in words:
+        if "=" not in w.text:
+            raise ParseError(
+                f"Syntax error - can't find = in {_go_quote(w.text)}. Must be of the form: name=value", 0
+            )
+    for w in words:
+        key, _, raw = w.text.partition("=")
+        at = args_at + w.start
+        start = ins.byte_offset(at)
+        key_end = ins.end_offset(at + len(key))
+        vs = ins.byte_offset(at + len(key) + 1) if raw else key_end + 1
+        ve = ins.end_offset(at + len(w.text)) if raw else vs
+        ins.value += [key, raw, "="]
+        ins.kvs.append(KeyValue(key, raw, process_word(raw, escape), True, False, start, key_end, vs, ve, 0))
+
+
+def _go_quote(s: str) -> str:
+    out = ['"']
+    for ch in s:
+        if ch == '"':
+            out.append('\\"')
+        elif ch == "\\":
+            out.append("\\\\")
+        elif ch == "\n":
+            out.append("\\n")
+        elif ch == "\t":
+            out.append("\\t")
+        elif ch == "\r":
+            out.append("\\r")
+        elif 0xDC80 <= ord(ch) <= 0xDCFF:
+            out.append("\\x%02x" % (ord(ch) - 0xDC00))
+        elif not ch.isprintable():
+            out.append(f"\\u{ord(ch):04x}" if ord(ch) < 0x10000 else f"\\U{ord(ch):08x}")
+        else:
+            out.append(ch)
+    out.append('"')
+    return "".join(out)
+
+
+def _heredocs_from_line(line: str) -> list[Heredoc]:
+    docs: list[Heredoc] = []
+    words = _shell_words(line)
+    for k, word in enumerate(words):
+        if re.fullmatch(r"\d*<<-?", word) and k + 1 < len(words):
+            word += words[k + 1]
+        m = _HEREDOC.match(word)
+        if not m:
+            continue
+        rest = m.group(3)
+        if not rest:
+            continue
+        plain = _shell_words(rest, raw=False)
+        if len(plain) != 1:
+            continue
+        raw_words = _shell_words(rest)
+        name = plain[0]
+        quotes = name.count("'") + name.count('"')
+        raw_quotes = raw_words[0].count("'") + raw_words[0].count('"') if raw_words else 0
+        docs.append(
+            Heredoc(name=name, fd=int(m.group(1) or 0), content="", expand=quotes == raw_quotes,
+                    chomp=m.group(2) == "-")
+        )
+    return docs
+
+
+def _shell_words(s: str, raw: bool = True) -> list[str]:
+    """Shell-word split with backslash escapes; ``raw`` keeps quotes and escapes."""
+    words: list[str] = []
+    cur: list[str] = []
+    in_word = False
+    i, n = 0, len(s)
+    while i < n:
+        ch = s[i]
+        if ch in _GO_SPACE:
+            if in_word:
+                words.append("".join(cur))
+                cur = []
+                in_word = False
+            i += 1
+            continue
+        in_word = True
+        if ch == "'":
+            j = s.find("'", i + 1)
+            j = n if j < 0 else j
+            cur.append(s[i : j + 1] if raw else s[i + 1 : j])
+            i = j + 1
+        elif ch == '"':
+            j = i + 1
+            buf: list[str] = []
+            while j < n and s[j] != '"':
+                if s[j] == "\\" and j + 1 < n:
+                    if raw:
+                        buf.append(s[j])
+                    elif s[j + 1] not in '"$\\':
+                        buf.append(s[j])
+                    j += 1
+                buf.append(s[j])
+                j += 1
+            cur.append(('"' + "".join(buf) + '"') if raw else "".join(buf))
+            i = j + 1
+        elif ch == "\\":
+            if raw:
+                cur.append(ch)
+            if i + 1 < n:
+                cur.append(s[i + 1])
+            i += 2
+        else:
+            cur.append(ch)
+            i += 1
+    if in_word:
+        words.append("".join(cur))
+    return words
