@@ -22,6 +22,7 @@ RULE_CODES: dict[str, str] = {
     "credential-in-value": "MS010",
     "credential-file-copied": "MS011",
     "env-embeds-secret": "MS012",
+    "secret-arg-unused": "MS013",
 }
 CODE_KINDS: dict[str, str] = {code: kind for kind, code in RULE_CODES.items()}
 

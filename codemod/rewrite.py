@@ -1,0 +1,185 @@
+"""Turn the actions of every rule on one Dockerfile into byte edits.
+
+Actions are grouped per instruction, so that several pairs leaving one ENV give
+one consistent layout: whole lines go when a pair had its line to itself, the
+continuation before a removed last pair goes with it, and an instruction that
+loses every pair goes whole, with the comment lines directly above it.
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+from collections import defaultdict
+
+from codemod.dockerfile.scanner import Dockerfile, Instruction, KeyValue
+from codemod.edits import Edit
+from codemod.rules.base import Action
+from codemod.source import encode
+
+SECURE_BLOCK = [
+    "# SECURITY: All sensitive configuration MUST be provided at runtime via:",
+    "# - docker-compose env_file directive",
+    "# - docker run -e flags",
+    "# - Kubernetes ConfigMap/Secret",
+    "# - Host environment variables",
+    "#",
+    "# DO NOT add ARG defaults for:",
+    "# - API keys, tokens, passwords",
+    "# - Database credentials",
+    "# - Service secrets",
+    "# - Authentication tokens",
+    "#",
+    "# These values are intentionally NOT defined here to prevent",
+    "# accidental exposure in image layers or build cache.",
+]
+SECURE_MARKER = SECURE_BLOCK[0].encode()
+KEPT_ENV_COMMENT = "# Non-sensitive default paths and configuration only"
+
+
+def _pair_end(kv: KeyValue) -> int:
+    return kv.value_end if kv.has_value else kv.key_end
+
+
+class Layout:
+    def __init__(self, df: Dockerfile) -> None:
+        self.df = df
+        self.data = df.data
+        cont = re.escape(df.escape)
+        self._tail = re.compile(rb"[ \t]*(?:" + cont.encode() + rb")?[ \t]*\r?\n?")
+
+    def line_start(self, offset: int) -> int:
+        return self.data.rfind(b"\n", 0, offset) + 1
+
+    def line_end(self, offset: int) -> int:
+        """Offset just after the newline of the line holding ``offset`` (or EOF)."""
+        nl = self.data.find(b"\n", offset)
+        return len(self.data) if nl < 0 else nl + 1
+
+    def content_end(self, offset: int) -> int:
+        """Offset of the line terminator (``\\r\\n`` or ``\\n``) of the line holding ``offset``."""
+        end = self.line_end(offset)
+        if end > 0 and self.data[end - 1 : end] == b"\n":
+            end -= 1
+            if end > 0 and self.data[end - 1 : end] == b"\r":
+                end -= 1
+        return end
+
+    def only_continuation(self, start: int, end: int) -> bool:
+        return self._tail.fullmatch(self.data[start:end]) is not None
+
+    def comments_above(self, ins_index: int) -> int:
+        """Start of the comment lines directly above instruction ``ins_index`` (no blank line between)."""
+        df = self.df
+        ins = df.instructions[ins_index]
+        floor = df.instructions[ins_index - 1].end if ins_index else 0
+        directive_lines = set(df.directive_lines.values())
+        start = ins.start
+        k = _line_no(df, ins.start) - 1
+        while k >= 0 and df.starts[k] >= floor and k not in directive_lines:
+            text = df.lines[k].strip()
+            if not text.startswith(b"#"):
+                break
+            start = df.starts[k]
+            k -= 1
+        return start
+
+
+def _line_no(df: Dockerfile, offset: int) -> int:
+    return bisect.bisect_right(df.starts, offset) - 1
+
+
+def plan_edits(df: Dockerfile, actions: list[Action], *, secure_block: bool = True) -> list[Edit]:
+    lay = Layout(df)
+    nl = b"\r\n" if df.data.count(b"\r\n") * 2 > df.data.count(b"\n") else b"\n"
+    removes: dict[int, set[int]] = defaultdict(set)
+    sets: dict[tuple[int, int], str] = {}
+    run_env: dict[int, list[str]] = defaultdict(list)
+    for a in actions:
+        if a.op == "remove":
+            removes[a.ins_index].add(a.kv_index)
+        elif a.op == "set":
+            sets[(a.ins_index, a.kv_index)] = a.text
+        elif a.op == "run-env":
+            if a.text not in run_env[a.ins_index]:
+                run_env[a.ins_index].append(a.text)
+    for key in list(sets):
+        if key[1] in removes.get(key[0], ()):
+            del sets[key]
+
+    edits: list[Edit] = []
+    whole = sorted(i for i, ks in removes.items() if len(ks) >= len(df.instructions[i].kvs))
+    partial = sorted(i for i in removes if i not in whole)
+    blocks: list[list[int]] = []  # [start, end] byte spans of removed instructions (with comments)
+    for i in whole:
+        start = lay.comments_above(i)
+        end = df.instructions[i].end
+        if blocks and df.data[blocks[-1][1] : start] == b"":
+            blocks[-1][1] = end
+        else:
+            blocks.append([start, end])
+
+    want_block = secure_block and bool(removes) and SECURE_MARKER not in df.data
+    block_text = nl.join(line.encode() for line in SECURE_BLOCK) + nl
+    for n, (start, end) in enumerate(blocks):
+        edits.append(Edit(start, end, block_text if want_block and n == 0 else b""))
+    if want_block and not blocks:
+        first = min(removes)
+        at = lay.comments_above(first)
+        edits.append(Edit(at, at, block_text + nl))
+
+    commented = False
+    for i in partial:
+        ins = df.instructions[i]
+        edits.extend(_pair_edits(lay, ins, removes[i]))
+        if secure_block and not commented and ins.keyword == "ENV" and KEPT_ENV_COMMENT.encode() not in df.data:
+            prev_line_start = lay.line_start(max(ins.start - 1, 0)) if ins.start else 0
+            above = df.data[prev_line_start : ins.start].strip()
+            if above != KEPT_ENV_COMMENT.encode():
+                edits.append(Edit(ins.start, ins.start, KEPT_ENV_COMMENT.encode() + nl))
+            commented = True
+    for (i, k), text in sets.items():
+        kv = df.instructions[i].kvs[k]
+        if kv.has_value and kv.value_start >= 0:
+            edits.append(Edit(kv.value_start, kv.value_end, encode(text)))
+    for i, texts in run_env.items():
+        ins = df.instructions[i]
+        at = ins.byte_offset(ins.args_index)
+        edits.append(Edit(at, at, encode(" ".join(texts) + " ")))
+    return edits
+
+
+def _pair_edits(lay: Layout, ins: Instruction, removed: set[int]) -> list[Edit]:
+    kvs = ins.kvs
+    edits: list[Edit] = []
+    n = len(kvs)
+    k = 0
+    while k < n:
+        if k not in removed:
+            k += 1
+            continue
+        i = k
+        while k < n and k in removed:
+            k += 1
+        first, last = kvs[i], kvs[k - 1]
+        nxt = kvs[k] if k < n else None
+        prev = kvs[i - 1] if i > 0 else None
+        ls = lay.line_start(first.start)
+        le = lay.line_end(_pair_end(last))
+        own_lines = (
+            lay.data[ls : first.start].strip(b" \t") == b""
+            and first.line != ins.start_line
+            and lay.only_continuation(_pair_end(last), le)
+            and (prev is None or _pair_end(prev) < ls)
+            and (nxt is None or nxt.start >= le)
+        )
+        if own_lines:
+            edits.append(Edit(ls, le, b""))
+            if nxt is None and prev is not None:
+                pe = _pair_end(prev)
+                edits.append(Edit(pe, lay.content_end(pe), b""))
+        elif nxt is not None:
+            edits.append(Edit(first.start, nxt.start, b""))
+        elif prev is not None:
+            edits.append(Edit(_pair_end(prev), _pair_end(last), b""))
+    return edits

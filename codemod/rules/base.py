@@ -1,0 +1,142 @@
+"""What a rule is: a code, a kind, a message, its own examples, and a check.
+
+A rule reads a :class:`Context` (one scanned Dockerfile and its flow) and yields
+:class:`Hit`s: a finding plus the actions that fix it. Actions name pairs and
+instructions, not bytes; :mod:`codemod.rewrite` turns the actions of all rules
+into byte edits at once, so fixes on one ENV never overlap.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import ClassVar
+
+from codemod.analysis.flow import Flow, Pair, reference, referenced_names
+from codemod.analysis.names import NameClass, classify_name
+from codemod.analysis.values import ValueKind, is_secret_value
+from codemod.config import Config
+from codemod.model import RULE_CODES, Finding
+
+
+@dataclass(frozen=True)
+class Action:
+    """``remove`` a pair; ``set`` a pair's value to ``text``; ``run-env`` prefix a RUN with ``text``."""
+
+    op: str
+    ins_index: int
+    kv_index: int = -1
+    text: str = ""
+
+
+@dataclass
+class Hit:
+    finding: Finding
+    actions: list[Action] = field(default_factory=list)
+    #: values this finding is about: redacted from every output, searched by verify
+    secret_values: dict[str, str] = field(default_factory=dict)
+    #: variables that leave the image: name -> old value for settings, None for secrets
+    moved: dict[str, str | None] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Invalid:
+    code: str
+    line: int
+    expected: str | None = None
+    variable: str | None = None
+
+
+class Context:
+    def __init__(self, path: str, flow: Flow, config: Config) -> None:
+        self.path = path
+        self.flow = flow
+        self.config = config
+
+    @functools.lru_cache(maxsize=None)  # noqa: B019 - one Context per file
+    def name_class(self, name: str) -> NameClass:
+        c = self.config
+        return classify_name(
+            name,
+            extra_secret_words=c.extra_secret_words,
+            extra_allow_words=c.extra_allow_words,
+            extra_secret_names=c.extra_secret_names,
+        )
+
+    def resolved(self, pair: Pair) -> tuple[str | None, Pair | None]:
+        """The value a pair has in the image, following one ``$ARG`` reference."""
+        ref = reference(pair.kv.value)
+        if ref is None:
+            return pair.kv.value, None
+        name, op, operand = ref
+        arg = self.flow.arg_at(pair.ins_index, name)
+        if arg is not None:
+            default = self.flow.arg_default(arg)
+            if default is None and op in (":-", "-"):
+                return operand, arg
+            return default, arg
+        env = self.flow.env_at(pair.ins_index, name)
+        if env is not None:
+            return self.resolved(env)[0], None
+        if op in (":-", "-"):
+            return operand, None
+        return None, None
+
+    def secret(self, name: str, value: str | None) -> tuple[bool, ValueKind]:
+        if value is None:
+            return False, ValueKind.EMPTY
+        return is_secret_value(self.name_class(name), value)
+
+    def other_uses(self, arg: Pair, excluding: set[tuple[int, int]]) -> bool:
+        """Is ``arg`` named anywhere in its scope besides the pairs in ``excluding``?"""
+        flow = self.flow
+        for i in range(arg.ins_index + 1, len(flow.df.instructions)):
+            ins = flow.df.instructions[i]
+            if arg.stage < 0:
+                # a global ARG reaches FROM lines, and stages that declare it again
+                if ins.keyword == "FROM" and arg.name in referenced_names(ins.original):
+                    return True
+                if ins.keyword == "ARG" and any(kv.key == arg.name for kv in ins.kvs) and flow.stage_of[i] >= 0:
+                    return True
+            if flow.stage_of[i] != arg.stage and arg.stage >= 0:
+                break
+            if flow.arg_at(i, arg.name) is not arg:
+                continue
+            if ins.keyword in ("ENV", "ARG", "LABEL") and ins.kvs:
+                for k, kv in enumerate(ins.kvs):
+                    if (i, k) not in excluding and arg.name in referenced_names(kv.raw):
+                        return True
+                continue
+            if arg.name in referenced_names(flow.run_text(i)):
+                return True
+        return False
+
+
+class Rule:
+    """One rule: ruff's What/Why/Fix docstring, hadolint's code and message."""
+
+    KIND: ClassVar[str]
+    MESSAGE: ClassVar[str]
+    VALID: ClassVar[list[str]] = []
+    INVALID: ClassVar[list[Invalid]] = []
+
+    @property
+    def code(self) -> str:
+        return RULE_CODES[self.KIND]
+
+    def check(self, ctx: Context) -> Iterator[Hit]:
+        raise NotImplementedError
+
+    def finding(self, ctx: Context, line0: int, variable: str, *, fixable: bool = True,
+                value_class: str = "", fix: str = "", **fmt: str) -> Finding:
+        return Finding(
+            path=ctx.path,
+            line=line0 + 1,
+            variable=variable,
+            kind=self.KIND,
+            message=self.MESSAGE.format(name=variable, value_class=value_class or "value", **fmt),
+            fixable=fixable,
+            value_class=value_class,
+            fix=fix,
+        )

@@ -1,0 +1,42 @@
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from codemod.analysis.values import embedded_credentials, embedded_references, known_format
+from codemod.rules.base import Context, Hit, Invalid, Rule
+
+
+class CredentialInValue(Rule):
+    """What it does: flags a literal credential inside a larger ARG/ENV value: a URL with a password,
+    a ``token=``/``key=``/``sig=`` query parameter, a webhook URL, a connection string ``Password=``,
+    a ``Basic``/``Bearer`` header value.
+
+    Why: the whole value is recorded in the image, credential included.
+
+    Fix: none automatic (the rest of the value is configuration): move the credential to runtime
+    configuration or a secret mount by hand. Reported, never rewritten.
+    """
+
+    KIND = "credential-in-value"
+    MESSAGE = "{what} {name} holds a literal credential: {detail}"
+    VALID = [
+        "FROM a\nENV DATABASE_URL=postgres://db:5432/app\n",
+        "FROM a\nENV BROKER_URL=amqp://u:${PW}@h/\n",
+    ]
+    INVALID = [Invalid("FROM a\nENV DATABASE_URL=postgres://app:s3cretpass@db:5432/app\n", line=2)]
+
+    def check(self, ctx: Context) -> Iterator[Hit]:
+        for p in ctx.flow.pairs:
+            value = p.kv.value
+            if not value or known_format(value):
+                continue
+            if ctx.secret(p.name, value)[0]:
+                continue  # the whole value is the secret: MS001/MS003
+            refs = set(embedded_references(value))
+            details = [d for d in embedded_credentials(value) if "reference to" not in d]
+            if not details or (refs and len(details) == 0):
+                continue
+            f = self.finding(ctx, p.line, p.name, fixable=False, value_class="real-looking",
+                             what=p.what, detail="; ".join(details),
+                             fix="move the credential to runtime configuration")
+            yield Hit(f, secret_values={p.name: value})
