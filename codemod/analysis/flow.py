@@ -49,6 +49,10 @@ class Pair:
     def line(self) -> int:
         return self.kv.line
 
+    @property
+    def value_span(self) -> tuple[int, int]:
+        return (self.kv.value_start, self.kv.value_end) if self.kv.has_value else (0, 0)
+
 
 @dataclass
 class Stage:

@@ -38,6 +38,8 @@ class Hit:
     secret_values: dict[str, str] = field(default_factory=dict)
     #: variables that leave the image: name -> old value for settings, None for secrets
     moved: dict[str, str | None] = field(default_factory=dict)
+    #: byte spans of the input that hold secret values (redacted in diffs)
+    redact: list[tuple[int, int]] = field(default_factory=list)
 
 
 @dataclass(frozen=True)

@@ -42,7 +42,8 @@ class ArgDefaultSecret(Rule):
                 # read at build time: MS004 decides; the default still leaks
                 f = self.finding(ctx, p.line, p.name, fixable=False, value_class=kind.value,
                                  fix="read by a build step: becomes a secret mount (MS004)")
-                yield Hit(f, secret_values={p.name: p.kv.value})
+                yield Hit(f, secret_values={p.name: p.kv.value}, redact=[p.value_span])
                 continue
             f = self.finding(ctx, p.line, p.name, value_class=kind.value, fix=f"remove ARG {p.name}")
-            yield Hit(f, [Action("remove", p.ins_index, p.kv_index)], secret_values={p.name: p.kv.value})
+            yield Hit(f, [Action("remove", p.ins_index, p.kv_index)], secret_values={p.name: p.kv.value},
+                      redact=[p.value_span])

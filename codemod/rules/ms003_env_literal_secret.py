@@ -62,4 +62,5 @@ class EnvLiteralSecret(Rule):
                     placeholder = p.kv.raw if kind is ValueKind.PLACEHOLDER else "placeholder"
                     actions.append(Action("run-env", i, -1, f"{p.name}={placeholder}"))
             f = self.finding(ctx, p.line, p.name, fixable=fixable, value_class=kind.value, fix=fix)
-            yield Hit(f, actions if fixable else [], secret_values={p.name: value}, moved={p.name: None})
+            yield Hit(f, actions if fixable else [], secret_values={p.name: value}, moved={p.name: None},
+                      redact=[p.value_span])

@@ -39,4 +39,4 @@ class CredentialInValue(Rule):
             f = self.finding(ctx, p.line, p.name, fixable=False, value_class="real-looking",
                              what=p.what, detail="; ".join(details),
                              fix="move the credential to runtime configuration")
-            yield Hit(f, secret_values={p.name: value})
+            yield Hit(f, secret_values={p.name: value}, redact=[p.value_span])

@@ -1,0 +1,154 @@
+"""Which files a run looks at, and of which kind, decided by name before reading.
+
+Inside a git work tree the index answers (tracked plus untracked-not-ignored
+files), so ignored trees such as ``node_modules`` are never walked. Outside one,
+the walk skips VCS and dependency folders. Symlinks that lead outside the root
+are not followed.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+import re
+import subprocess
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+DOCKERFILE = "dockerfile"
+COMPOSE = "compose"
+WORKFLOW = "workflow"
+MAKEFILE = "makefile"
+SCRIPT = "script"
+ENVFILE = "envfile"
+PYTHON = "python"
+
+_DOCKERFILE = re.compile(r"^(Dockerfile|Containerfile)([.-].*)?$|^.+\.(Dockerfile|dockerfile|Containerfile)$")
+_COMPOSE = re.compile(r"^(docker-)?compose[^/]*\.ya?ml$")
+_BACKUP = re.compile(r"\.backup-\d{8}-\d{6}(-\d+)?$")
+_TEMPLATE = re.compile(r"\.(j2|jinja|jinja2|tmpl|tpl|template)$")
+_SKIP_DIRS = {".git", "node_modules", ".hg", ".svn", ".venv", "venv", "__pycache__", ".tox", ".mypy_cache"}
+_ENV = re.compile(r"^(\.env(\..+)?|.+\.env|env\.[^/]+)$")
+
+
+@dataclass(frozen=True)
+class Discovered:
+    path: Path  # as the user would write it (relative to cwd when under it)
+    kind: str
+
+
+def kind_of(path: str | Path, *, explicit: bool = False) -> str | None:
+    p = Path(path)
+    name = p.name
+    if _BACKUP.search(name):
+        return None
+    if name.endswith(".dockerignore") or _TEMPLATE.search(name):
+        return None
+    if _DOCKERFILE.match(name):
+        return DOCKERFILE
+    if _COMPOSE.match(name):
+        return COMPOSE
+    parts = p.parts
+    if name.endswith((".yml", ".yaml")) and len(parts) >= 3 and parts[-3] == ".github" and parts[-2] == "workflows":
+        return WORKFLOW
+    if name in ("Makefile", "makefile", "GNUmakefile") or name.endswith(".mk"):
+        return MAKEFILE
+    if name.endswith((".sh", ".bash")):
+        return SCRIPT
+    if _ENV.match(name):
+        return ENVFILE
+    if name.endswith(".py"):
+        return PYTHON
+    if explicit:
+        return DOCKERFILE
+    return None
+
+
+def git_root(start: Path) -> Path | None:
+    d = start.resolve()
+    if d.is_file():
+        d = d.parent
+    for cand in (d, *d.parents):
+        if (cand / ".git").exists():
+            return cand
+    return None
+
+
+def _git_files(root: Path, sub: Path) -> list[Path] | None:
+    try:
+        out = subprocess.run(
+            ["git", "-C", str(root), "ls-files", "-z", "--cached", "--others", "--exclude-standard", "--",
+             str(sub.resolve().relative_to(root))],
+            capture_output=True, check=True, timeout=120,
+        ).stdout
+    except (OSError, subprocess.SubprocessError, ValueError):
+        return None
+    files = sorted({root / os.fsdecode(p) for p in out.split(b"\0") if p})
+    return files
+
+
+def _walk(top: Path) -> Iterable[Path]:
+    for dirpath, dirnames, filenames in os.walk(top):
+        dirnames[:] = sorted(d for d in dirnames if d not in _SKIP_DIRS)
+        for f in sorted(filenames):
+            yield Path(dirpath) / f
+
+
+def _display(p: Path, cwd: Path) -> Path:
+    try:
+        return p.relative_to(cwd)
+    except ValueError:
+        return Path(os.path.relpath(p, cwd))
+
+
+def discover(paths: list[str], *, kinds: set[str] | None = None, include: tuple[str, ...] = (),
+             exclude: tuple[str, ...] = (), log: list[str] | None = None) -> list[Discovered]:
+    """Files under ``paths`` by kind, sorted and without duplicates."""
+    cwd = Path.cwd()
+    found: dict[Path, Discovered] = {}
+    for raw in paths or ["."]:
+        arg = Path(raw)
+        if arg.is_file() or (arg.is_symlink() and not arg.exists()):
+            kind = kind_of(arg, explicit=True)
+            if kind and (kinds is None or kind in kinds):
+                found.setdefault(arg.absolute(), Discovered(arg, kind))
+            elif log is not None:
+                log.append(f"skip {arg}: not a file kind migrate-secrets reads")
+            continue
+        if not arg.exists():
+            found.setdefault(arg.absolute(), Discovered(arg, "missing"))
+            continue
+        root = git_root(arg) or arg.resolve()
+        files = _git_files(root, arg) if (root / ".git").exists() else None
+        if files is None:
+            files = list(_walk(arg.absolute()))
+        real_root = root.resolve()
+        for f in files:
+            rel = f.relative_to(root) if f.is_absolute() and f.is_relative_to(root) else f
+            kind = kind_of(rel)
+            if kind is None:
+                if log is not None and _BACKUP.search(f.name):
+                    log.append(f"skip {f}: a migrate-secrets backup")
+                continue
+            if kinds is not None and kind not in kinds:
+                continue
+            posix = rel.as_posix()
+            if include and not any(fnmatch.fnmatch(posix, g) for g in include):
+                continue
+            if exclude and any(fnmatch.fnmatch(posix, g) for g in exclude):
+                continue
+            if f.is_symlink():
+                try:
+                    target = f.resolve(strict=True)
+                except (OSError, RuntimeError):
+                    if log is not None:
+                        log.append(f"skip {f}: broken symlink or symlink loop")
+                    found.setdefault(f.absolute(), Discovered(_display(f, cwd), "symlink-error"))
+                    continue
+                if not target.is_relative_to(real_root):
+                    if log is not None:
+                        log.append(f"skip {f}: symlink leads outside {root}")
+                    continue
+            found.setdefault(f.absolute(), Discovered(_display(f.absolute(), cwd), kind))
+    return [found[k] for k in sorted(found)]

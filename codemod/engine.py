@@ -1,0 +1,165 @@
+"""One run over many files: discover, analyse each, plan every change, nothing written.
+
+Each file is analysed and reported on its own; a file that fails becomes an
+error entry and never stops the run. Writing is the caller's decision
+(:mod:`codemod.write`), all or nothing.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from codemod.config import Config
+from codemod.discover import COMPOSE, DOCKERFILE, Discovered, discover
+from codemod.dockerfile.migrate import RewriteError, migrate
+from codemod.dockerfile.scanner import ParseError, parse
+from codemod.model import Finding
+from codemod.rules.base import Hit
+
+
+@dataclass
+class FileChange:
+    path: Path  # as shown to the user
+    kind: str
+    old: bytes | None  # None: a new file
+    new: bytes
+    redact_spans: list[tuple[int, int]] = field(default_factory=list)
+
+
+@dataclass
+class RunResult:
+    hits: list[Hit] = field(default_factory=list)
+    changes: list[FileChange] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    files: list[Discovered] = field(default_factory=list)
+    log: list[str] = field(default_factory=list)
+    #: variable -> value (never printed): what verify searches for, what output redacts
+    secret_values: dict[str, str] = field(default_factory=dict)
+    #: values of the settings that stay visible (redaction leaves these alone)
+    setting_values: set[str] = field(default_factory=set)
+    moved: dict[str, list[tuple[str, str | None]]] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def findings(self) -> list[Finding]:
+        return [h.finding for h in self.hits]
+
+    @property
+    def needs_human(self) -> list[Finding]:
+        return [h.finding for h in self.hits if not h.finding.fixable]
+
+
+def read_checked(path: Path, config: Config) -> bytes:
+    """The file's bytes, or OSError/ValueError with a reason a user can act on."""
+    if path.is_dir():
+        raise ValueError("is a directory")
+    size = path.stat().st_size
+    if size > config.max_file_size:
+        raise ValueError(f"file is {size} bytes, over the {config.max_file_size}-byte cap (max-file-size)")
+    data = path.read_bytes()
+    if b"\0" in data[:8192]:
+        raise ValueError("binary file (NUL bytes), not a Dockerfile")
+    return data
+
+
+def run(paths: list[str], config: Config) -> RunResult:
+    result = RunResult()
+    files = discover(paths, include=config.include, exclude=config.exclude, log=result.log)
+    result.files = files
+    dockerfiles: list[tuple[Discovered, bytes, bytes | None, list[Hit]]] = []
+    for f in files:
+        if f.kind == "missing":
+            result.errors.append(f"{f.path}: no such file or directory")
+            continue
+        if f.kind == "symlink-error":
+            result.errors.append(f"{f.path}: broken symlink or symlink loop")
+            continue
+        if f.kind != DOCKERFILE:
+            continue
+        try:
+            data = read_checked(f.path, config)
+        except (OSError, ValueError) as e:
+            reason = e.strerror if isinstance(e, OSError) and e.strerror else str(e)
+            result.errors.append(f"{f.path}: {reason}")
+            continue
+        try:
+            out = migrate(data, str(f.path), config)
+        except ParseError as e:
+            result.errors.append(f"{f.path}:{e.line}: {e.reason}")
+            continue
+        except RewriteError as e:
+            result.errors.append(f"{f.path}: {e}; file left unchanged")
+            continue
+        dockerfiles.append((f, data, out.new, out.hits))
+        result.hits.extend(out.hits)
+        for h in out.hits:
+            result.secret_values.update({k: v for k, v in h.secret_values.items() if v})
+        if out.new is not None:
+            spans = [s for h in out.hits for s in h.redact if s[1] > s[0]]
+            result.changes.append(FileChange(f.path, DOCKERFILE, data, out.new, spans))
+        _collect_settings(data, result)
+
+    _hand_off(result, dockerfiles, [f for f in files if f.kind == COMPOSE], config)
+    result.hits.sort(key=lambda h: h.finding.sort_key())
+    return result
+
+
+def _collect_settings(data: bytes, result: RunResult) -> None:
+    from codemod.analysis.names import is_secret_name
+
+    try:
+        df = parse(data)
+    except ParseError:
+        return
+    for ins in df.instructions:
+        for kv in ins.kvs:
+            if kv.value and not is_secret_name(kv.key):
+                result.setting_values.add(kv.value)
+
+
+def _hand_off(result: RunResult, dockerfiles: list[tuple[Discovered, bytes, bytes | None, list[Hit]]],
+              composes: list[Discovered], config: Config) -> None:
+    from codemod.runtime import compose_services, example_path, update_example
+
+    services = [s for c in composes for s in compose_services(c.path)]
+    per_example: dict[Path, list[tuple[str, str | None]]] = {}
+    for f, data, new, hits in dockerfiles:
+        if new is None:
+            continue
+        order = _env_order(data)
+        moved: dict[str, str | None] = {}
+        for h in hits:
+            if h.finding.fixable:
+                for k, v in h.moved.items():
+                    if k not in moved or moved[k] is None and v is not None:
+                        moved[k] = v
+        if not moved:
+            continue
+        items = sorted(moved.items(), key=lambda kv: (order.get(kv[0], 1 << 30), kv[0]))
+        target = Path(config.env_example) if config.env_example else example_path(f.path, services)
+        per_example.setdefault(target, []).extend(items)
+        result.moved[str(f.path)] = items
+    for target, items in per_example.items():
+        shown = Path(os.path.relpath(target)) if target.is_absolute() else target
+        old = target.read_bytes() if target.is_file() else None
+        new = update_example(old, items)
+        if new is not None:
+            result.changes.append(FileChange(shown, "envfile", old, new))
+            result.notes.append(f"{shown}: runtime variables listed for deployers")
+
+
+def _env_order(data: bytes) -> dict[str, int]:
+    order: dict[str, int] = {}
+    try:
+        df = parse(data)
+    except ParseError:
+        return order
+    n = 0
+    for ins in df.instructions:
+        if ins.effective == "ENV":
+            for kv in ins.kvs:
+                order.setdefault(kv.key, n)
+                n += 1
+    return order
