@@ -65,6 +65,16 @@ class Layout:
                 end -= 1
         return end
 
+    def comments_start(self, line_start: int, floor: int) -> int:
+        """Start of the comment lines directly above ``line_start``, not before ``floor``."""
+        start = line_start
+        while start > floor:
+            prev = self.line_start(start - 1)
+            if prev < floor or not self.data[prev:start].strip().startswith(b"#"):
+                break
+            start = prev
+        return start
+
     def only_continuation(self, start: int, end: int) -> bool:
         return self._tail.fullmatch(self.data[start:end]) is not None
 
@@ -119,14 +129,13 @@ def plan_edits(df: Dockerfile, actions: list[Action], *, secure_block: bool = Tr
         else:
             blocks.append([start, end])
 
-    want_block = secure_block and bool(removes) and SECURE_MARKER not in df.data
+    # the plan's secure block replaces the first block removed whole (and its comments), once per file
+    want_block = secure_block and SECURE_MARKER not in df.data
     block_text = nl.join(line.encode() for line in SECURE_BLOCK) + nl
+    block_ends = set()
     for n, (start, end) in enumerate(blocks):
         edits.append(Edit(start, end, block_text if want_block and n == 0 else b""))
-    if want_block and not blocks:
-        first = min(removes)
-        at = lay.comments_above(first)
-        edits.append(Edit(at, at, block_text + nl))
+        block_ends.add(end)
 
     commented = False
     for i in partial:
@@ -136,7 +145,8 @@ def plan_edits(df: Dockerfile, actions: list[Action], *, secure_block: bool = Tr
             prev_line_start = lay.line_start(max(ins.start - 1, 0)) if ins.start else 0
             above = df.data[prev_line_start : ins.start].strip()
             if above != KEPT_ENV_COMMENT.encode():
-                edits.append(Edit(ins.start, ins.start, KEPT_ENV_COMMENT.encode() + nl))
+                gap = nl if ins.start in block_ends and want_block else b""
+                edits.append(Edit(ins.start, ins.start, gap + KEPT_ENV_COMMENT.encode() + nl))
             commented = True
     for (i, k), text in sets.items():
         kv = df.instructions[i].kvs[k]
@@ -174,6 +184,8 @@ def _pair_edits(lay: Layout, ins: Instruction, removed: set[int]) -> list[Edit]:
             and (nxt is None or nxt.start >= le)
         )
         if own_lines:
+            floor = lay.line_end(_pair_end(prev)) if prev is not None else ins.start
+            ls = lay.comments_start(ls, floor)
             edits.append(Edit(ls, le, b""))
             if nxt is None and prev is not None:
                 pe = _pair_end(prev)

@@ -20,3 +20,47 @@ def shared_or_skip(*parts: str) -> Path:
     if not p.exists():
         pytest.skip(f"{p} not present")
     return p
+
+
+def git(cwd: Path, *args: str) -> str:
+    import subprocess
+
+    return subprocess.run(
+        ["git", "-c", "user.name=t", "-c", "user.email=t@example.org", *args],
+        cwd=cwd, check=True, capture_output=True, text=True,
+    ).stdout
+
+
+def make_repo(src: Path, dst: Path) -> Path:
+    """A real git work tree holding a copy of ``src``, committed."""
+    import shutil
+
+    shutil.copytree(src, dst)
+    git(dst, "init", "-q", "-b", "main")
+    git(dst, "add", "-A")
+    git(dst, "commit", "-qm", "fixture")
+    return dst
+
+
+def snapshot(root: Path) -> dict[str, bytes]:
+    return {
+        str(p.relative_to(root)): p.read_bytes()
+        for p in sorted(root.rglob("*"))
+        if p.is_file() and ".git" not in p.relative_to(root).parts
+    }
+
+
+@pytest.fixture
+def cli():
+    """Run the CLI in-process: ``cli(*args) -> (exit_code, stdout, stderr)``."""
+    from typer.testing import CliRunner
+
+    from codemod.cli import app
+
+    runner = CliRunner()
+
+    def _run(*args: str) -> tuple[int, str, str]:
+        r = runner.invoke(app, list(args), catch_exceptions=False)
+        return r.exit_code, r.stdout, r.stderr
+
+    return _run

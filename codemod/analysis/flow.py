@@ -158,7 +158,8 @@ def analyse(df: Dockerfile) -> Flow:
         # FROM lines see the global ARGs; the rest of a stage only what it declares
         arg_scope.append(dict(global_args) if kw == "FROM" else dict(args))
         env_scope.append(dict(envs))
-        if kw in ("ARG", "ENV"):
+        if ins.effective in ("ARG", "ENV"):
+            kw = ins.effective
             for k, kv in enumerate(ins.kvs):
                 p = Pair(kw, idx, k, ins, kv, stage)
                 pairs.append(p)

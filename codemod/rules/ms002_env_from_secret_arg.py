@@ -66,7 +66,7 @@ class EnvFromSecretArg(Rule):
             "ENV X_PASSWORD=${X_PASSWORD_DEFAULT} \\\n    X_HOST=${X_HOST_DEFAULT} \\\n"
             "    X_DATA_DIR=${X_DATA_DIR_DEFAULT} \\\n    OTHER=1\n",
             line=5,
-            expected="FROM a\nENV X_DATA_DIR=/data \\\n    OTHER=1\n",
+            expected="FROM a\n\nENV X_DATA_DIR=/data \\\n    OTHER=1\n",
             variable="X_PASSWORD",
         ),
     ]
