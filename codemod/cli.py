@@ -10,9 +10,8 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
-import click
 import typer
 from typer.core import TyperGroup
 
@@ -22,14 +21,14 @@ SUBCOMMANDS = ("parse", "verify", "rollback", "docs", "rules", "explain", "run")
 
 
 class _FirstWordGroup(TyperGroup):
-    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
         if args and args[0] in ("--help", "-h"):
             return super().parse_args(ctx, args)
         if not args or args[0] not in self.commands:
             args = ["run", *args]
         return super().parse_args(ctx, args)
 
-    def list_commands(self, ctx: click.Context) -> list[str]:
+    def list_commands(self, ctx: Any) -> list[str]:
         return [c for c in SUBCOMMANDS if c in self.commands]
 
 
@@ -55,8 +54,8 @@ def run_cmd(
     apply: bool = typer.Option(False, "--apply", help="Write the migration, with a timestamped backup per file."),
     check: bool = typer.Option(False, "--check", help="CI gate: one line per pending file, exit 1 when pending."),
     fmt: str = typer.Option("text", "--format", help="text | json | diff"),
-    output: Optional[Path] = typer.Option(None, "--output", help="Write the formatted output to FILE."),
-    report: Optional[Path] = typer.Option(None, "--report", help="Also write the JSON findings report to FILE."),
+    output: Path | None = typer.Option(None, "--output", help="Write the formatted output to FILE."),
+    report: Path | None = typer.Option(None, "--report", help="Also write the JSON findings report to FILE."),
     show_values: bool = typer.Option(False, "--show-values", help="Do not redact secret values."),
     exit_zero: bool = typer.Option(False, "--exit-zero", help="Exit 0 even when a migration is pending."),
     no_backup: bool = typer.Option(False, "--no-backup", help="With --apply: write no backups."),
@@ -100,8 +99,8 @@ def run_cmd(
 
         try:
             written = apply_changes(result.changes, backup=config.backup)
-        except WriteError as e:
-            write_error = redactor.text(str(e))
+        except WriteError as we:
+            write_error = redactor.text(str(we))
 
     if report is not None:
         report.write_text(report_json(result, redactor, mode=mode), encoding="utf-8")
@@ -116,8 +115,8 @@ def run_cmd(
             out.append(f"would migrate {c.path.as_posix()}\n")
         for f in result.needs_human:
             out.append(f"{f.path}:{f.line}: {f.rule} needs a human: {redactor.text(f.message)}\n")
-        for e in result.errors:
-            out.append(f"error: {redactor.text(e)}\n")
+        for err in result.errors:
+            out.append(f"error: {redactor.text(err)}\n")
     else:
         lines = summary_lines(result, applied=bool(written))
         out.append("\n".join(redactor.text(x) for x in lines) + "\n")
@@ -155,13 +154,14 @@ def parse_cmd(files: list[Path] = typer.Argument(..., help="Dockerfiles")) -> No
 
     status = 0
     for f in files:
+        doc: dict[str, Any]
         try:
-            doc: dict[str, Any] = {"file": str(f), **dockerfile_json(parse(f.read_bytes()))}
-        except ParseError as e:
-            doc = {"file": str(f), "error": e.reason, "line": e.line}
+            doc = {"file": str(f), **dockerfile_json(parse(f.read_bytes()))}
+        except ParseError as pe:
+            doc = {"file": str(f), "error": pe.reason, "line": pe.line}
             status = 2
-        except OSError as e:
-            doc = {"file": str(f), "error": e.strerror or str(e)}
+        except OSError as oe:
+            doc = {"file": str(f), "error": oe.strerror or str(oe)}
             status = 2
         sys.stdout.write(json.dumps(doc, ensure_ascii=False) + "\n")
     raise typer.Exit(status)
@@ -170,7 +170,7 @@ def parse_cmd(files: list[Path] = typer.Argument(..., help="Dockerfiles")) -> No
 @app.command("rollback", help="Restore the files of the newest (or the named) migration from their backups.")
 def rollback_cmd(
     paths: list[Path] = typer.Argument(None, help="Limit to these files or directories"),
-    backup: Optional[str] = typer.Option(None, "--backup", help="The backup timestamp (YYYYmmdd-HHMMSS)."),
+    backup: str | None = typer.Option(None, "--backup", help="The backup timestamp (YYYYmmdd-HHMMSS)."),
     force: bool = typer.Option(False, "--force", help="Restore even files edited since the migration."),
 ) -> None:
     from codemod.write import rollback

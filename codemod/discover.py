@@ -119,6 +119,10 @@ def discover(paths: list[str], *, kinds: set[str] | None = None, include: tuple[
         if not arg.exists():
             found.setdefault(arg.absolute(), Discovered(arg, "missing"))
             continue
+        if arg.is_dir() and kind_of(arg) == DOCKERFILE and raw.rstrip("/") == raw:
+            # a directory named like a Dockerfile, named explicitly: the reader reports it
+            found.setdefault(arg.absolute(), Discovered(arg, DOCKERFILE))
+            continue
         root = git_root(arg) or arg.resolve()
         files = _git_files(root, arg) if (root / ".git").exists() else None
         if files is None:

@@ -111,6 +111,7 @@ def apply_changes(changes: list[FileChange], *, backup: bool = True, stamp: str 
     """Write every change or none. Raises WriteError naming the file and the reason."""
     stamp = stamp or stamp_now()
     plan: list[tuple[FileChange, Path, os.stat_result | None]] = []
+    st: os.stat_result | None
     for c in changes:
         real = Path(os.path.realpath(c.path))
         if c.old is None:

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from codemod.dockerfile.scanner import parse
+
 from conftest import FIXTURES, git, make_repo, snapshot
 
 ARCHON = FIXTURES / "archon"
@@ -89,7 +90,8 @@ def test_apply_gives_the_plan_target(repo: Path, cli) -> None:
     assert len(backups) == 1 and re.fullmatch(r"Dockerfile\.backup-\d{8}-\d{6}", backups[0].name)
     assert backups[0].read_bytes() == (ARCHON / "input" / DOCKERFILE).read_bytes()
     assert "*.backup-*" in (repo / ".git/info/exclude").read_text()
-    assert git(repo, "status", "--porcelain").split("\n")[:3] == [" M .env.example", f" M {DOCKERFILE}", "?? report.json"]
+    status = git(repo, "status", "--porcelain").split("\n")[:3]
+    assert status == [" M .env.example", f" M {DOCKERFILE}", "?? report.json"]
 
     # every other byte unchanged: compose, requirements, and the Dockerfile outside lines 49-79
     old_lines = (ARCHON / "input" / DOCKERFILE).read_bytes().split(b"\n")

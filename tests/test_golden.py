@@ -10,6 +10,7 @@ import pytest
 from codemod.config import Config
 from codemod.dockerfile.migrate import migrate
 from codemod.dockerfile.scanner import parse
+
 from goldens import cases, findings_text
 
 CASES = cases()

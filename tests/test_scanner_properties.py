@@ -7,6 +7,7 @@ import re
 from hypothesis import given, settings
 
 from codemod.dockerfile.scanner import ParseError, parse
+
 from strategies import dockerfiles
 
 _DIRECTIVE = re.compile(rb"^\s*#\s*[a-zA-Z][a-zA-Z0-9]*\s*=")

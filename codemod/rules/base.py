@@ -56,7 +56,7 @@ class Context:
         self.flow = flow
         self.config = config
 
-    @functools.lru_cache(maxsize=None)  # noqa: B019 - one Context per file
+    @functools.cache  # noqa: B019 - one Context per file
     def name_class(self, name: str) -> NameClass:
         c = self.config
         return classify_name(

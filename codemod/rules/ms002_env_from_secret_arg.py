@@ -80,7 +80,7 @@ class EnvFromSecretArg(Rule):
                 if hit is not None:
                     flagged[(p.ins_index, p.kv_index)] = (p, hit[0], hit[1])
         grouped: set[tuple[int, str]] = set()
-        for key, (env, arg, kind) in flagged.items():
+        for env, arg, kind in flagged.values():
             actions = [Action("remove", env.ins_index, env.kv_index)]
             removed = {k for k, (_, a, _) in flagged.items() if a is arg}
             if not ctx.other_uses(arg, removed):

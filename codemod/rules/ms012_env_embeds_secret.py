@@ -19,7 +19,9 @@ class EnvEmbedsSecret(Rule):
     KIND = "env-embeds-secret"
     MESSAGE = "ENV {name} embeds secret build arg {arg} in its value"
     VALID = ["FROM a\nARG HOST=db\nENV URL=postgres://${HOST}/app\n"]
-    INVALID = [Invalid("FROM a\nARG BROKER_PASSWORD\nENV BROKER_URL=amqp://u:${BROKER_PASSWORD}@h/ \\\n    X=1\n", line=3)]
+    INVALID = [
+        Invalid("FROM a\nARG BROKER_PASSWORD\nENV BROKER_URL=amqp://u:${BROKER_PASSWORD}@h/ \\\n    X=1\n", line=3),
+    ]
 
     def check(self, ctx: Context) -> Iterator[Hit]:
         flow = ctx.flow
