@@ -23,6 +23,8 @@ RULE_CODES: dict[str, str] = {
     "credential-file-copied": "MS011",
     "env-embeds-secret": "MS012",
     "secret-arg-unused": "MS013",
+    "env-file-not-ignored": "MS014",
+    "secret-persisted-in-layer": "MS015",
 }
 CODE_KINDS: dict[str, str] = {code: kind for kind, code in RULE_CODES.items()}
 
