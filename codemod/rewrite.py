@@ -103,16 +103,28 @@ def plan_edits(df: Dockerfile, actions: list[Action], *, secure_block: bool = Tr
     lay = Layout(df)
     nl = b"\r\n" if df.data.count(b"\r\n") * 2 > df.data.count(b"\n") else b"\n"
     removes: dict[int, set[int]] = defaultdict(set)
+    runtime_removed: set[int] = set()
     sets: dict[tuple[int, int], str] = {}
     run_env: dict[int, list[str]] = defaultdict(list)
+    mounts: dict[int, list[tuple[str, str, str]]] = defaultdict(list)
+    merges: dict[int, list[tuple[int, str]]] = defaultdict(list)
     for a in actions:
         if a.op == "remove":
             removes[a.ins_index].add(a.kv_index)
+            if a.text != "buildtime":
+                runtime_removed.add(a.ins_index)
         elif a.op == "set":
             sets[(a.ins_index, a.kv_index)] = a.text
         elif a.op == "run-env":
             if a.text not in run_env[a.ins_index]:
                 run_env[a.ins_index].append(a.text)
+        elif a.op == "mount":
+            sid, var, style = a.text.split("|")
+            if (sid, var, style) not in mounts[a.ins_index]:
+                mounts[a.ins_index].append((sid, var, style))
+        elif a.op == "merge-into":
+            if (a.kv_index, a.text) not in merges[a.ins_index]:
+                merges[a.ins_index].append((a.kv_index, a.text))
     for key in list(sets):
         if key[1] in removes.get(key[0], ()):
             del sets[key]
@@ -120,28 +132,34 @@ def plan_edits(df: Dockerfile, actions: list[Action], *, secure_block: bool = Tr
     edits: list[Edit] = []
     whole = sorted(i for i, ks in removes.items() if len(ks) >= len(df.instructions[i].kvs))
     partial = sorted(i for i in removes if i not in whole)
-    blocks: list[list[int]] = []  # [start, end] byte spans of removed instructions (with comments)
+    blocks: list[list[int]] = []  # [start, end, runtime?] byte spans of removed instructions (with comments)
     for i in whole:
         start = lay.comments_above(i)
         end = df.instructions[i].end
         if blocks and df.data[blocks[-1][1] : start] == b"":
             blocks[-1][1] = end
+            blocks[-1][2] |= i in runtime_removed
         else:
-            blocks.append([start, end])
+            blocks.append([start, end, i in runtime_removed])
 
     # the plan's secure block replaces the first block removed whole (and its comments), once per file
     want_block = secure_block and SECURE_MARKER not in df.data
     block_text = nl.join(line.encode() for line in SECURE_BLOCK) + nl
     block_ends = set()
-    for n, (start, end) in enumerate(blocks):
-        edits.append(Edit(start, end, block_text if want_block and n == 0 else b""))
-        block_ends.add(end)
+    placed = False
+    for start, end, runtime in blocks:
+        here = want_block and runtime and not placed
+        placed |= here
+        edits.append(Edit(start, end, block_text if here else b""))
+        if here:
+            block_ends.add(end)
 
     commented = False
     for i in partial:
         ins = df.instructions[i]
         edits.extend(_pair_edits(lay, ins, removes[i]))
-        if secure_block and not commented and ins.keyword == "ENV" and KEPT_ENV_COMMENT.encode() not in df.data:
+        if (secure_block and not commented and ins.keyword == "ENV" and i in runtime_removed
+                and KEPT_ENV_COMMENT.encode() not in df.data):
             prev_line_start = lay.line_start(max(ins.start - 1, 0)) if ins.start else 0
             above = df.data[prev_line_start : ins.start].strip()
             if above != KEPT_ENV_COMMENT.encode():
@@ -156,7 +174,78 @@ def plan_edits(df: Dockerfile, actions: list[Action], *, secure_block: bool = Tr
         ins = df.instructions[i]
         at = ins.byte_offset(ins.args_index)
         edits.append(Edit(at, at, encode(" ".join(texts) + " ")))
+    edits.extend(_mount_edits(lay, mounts, merges, nl))
     return edits
+
+
+def _flags_index(ins: Instruction) -> int:
+    """Index in ``original`` where the RUN's flags (or command) start: after the keyword and its blanks."""
+    k = ins.sub_index + len(ins.sub_cmd) if ins.keyword == "ONBUILD" else len(ins.cmd)
+    while k < len(ins.original) and ins.original[k] in " \t":
+        k += 1
+    return k
+
+
+def _mount_edits(lay: Layout, mounts: dict[int, list[tuple[str, str, str]]],
+                 merges: dict[int, list[tuple[int, str]]], nl: bytes) -> list[Edit]:
+    df = lay.df
+    edits: list[Edit] = []
+    env_style = False
+    for i, specs in sorted(mounts.items()):
+        ins = df.instructions[i]
+        flags: list[str] = []
+        exports: list[str] = []
+        for sid, var, style in specs:
+            if style == "env":
+                env_style = True
+                flag = f"--mount=type=secret,id={sid},env={var},required=true"
+            else:
+                flag = f"--mount=type=secret,id={sid},required=true"
+                exports.append(f'export {var}="$(cat /run/secrets/{sid})" && ')
+            if flag not in flags:
+                flags.append(flag)
+        prefix = "".join(exports).encode()
+        for writer, _undo in merges.get(i, []):
+            w = df.instructions[writer]
+            start = w.byte_offset(w.args_index)
+            end = lay.content_end(w.end - 1) if w.end > w.start else w.end
+            prefix += df.data[start:end] + b" && "
+            edits.append(Edit(w.start, w.end, b""))
+        fat = ins.byte_offset(_flags_index(ins))
+        aat = ins.byte_offset(ins.args_index)
+        flag_text = (" ".join(flags) + " ").encode()
+        if fat == aat:
+            edits.append(Edit(fat, fat, flag_text + prefix))
+        else:
+            edits.append(Edit(fat, fat, flag_text))
+            if prefix:
+                edits.append(Edit(aat, aat, prefix))
+        undos = [u for _, u in merges.get(i, [])]
+        if undos:
+            end = lay.content_end(ins.end - 1) if ins.end > ins.start else ins.end
+            edits.append(Edit(end, end, (" && " + " && ".join(undos)).encode()))
+    if env_style:
+        edits.extend(_syntax_edits(df, nl))
+    return edits
+
+
+_SYNTAX = re.compile(r"^docker/dockerfile:(\d+)(?:\.(\d+))?(?:\.\d+)?$")
+
+
+def _syntax_edits(df: Dockerfile, nl: bytes) -> list[Edit]:
+    """``env=`` mounts need Dockerfile 1.10+: insert ``# syntax=docker/dockerfile:1`` or raise an older pin."""
+    want = b"# syntax=docker/dockerfile:1"
+    current = df.directives.get("syntax")
+    if current is None:
+        at = 3 if df.data.startswith(b"\xef\xbb\xbf") else 0
+        return [Edit(at, at, want + nl)]
+    m = _SYNTAX.match(current.strip())
+    if m and m.group(2) is not None and (int(m.group(1)), int(m.group(2))) < (1, 10):
+        line = df.directive_lines["syntax"]
+        start = df.starts[line] + (3 if line == 0 and df.data.startswith(b"\xef\xbb\xbf") else 0)
+        end = start + len(df.lines[line].rstrip(b"\r\n")) - (start - df.starts[line])
+        return [Edit(start, end, want)]
+    return []
 
 
 def _pair_edits(lay: Layout, ins: Instruction, removed: set[int]) -> list[Edit]:

@@ -15,7 +15,7 @@ from codemod.dockerfile.scanner import Dockerfile, Instruction, KeyValue
 
 #: the whole value is a reference: ``$X``, ``${X}``, ``${X:-default}`` (and friends)
 _REF = re.compile(r"^\$(?:([A-Za-z_][A-Za-z0-9_]*)|\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-+?=])(.*))?\})$", re.S)
-_ANY_REF = re.compile(r"\$(?:\{([A-Za-z_][A-Za-z0-9_]*)|([A-Za-z_][A-Za-z0-9_]*))")
+_ANY_REF = re.compile(r"\$(?:\{[#!]?([A-Za-z_][A-Za-z0-9_]*)|([A-Za-z_][A-Za-z0-9_]*))")
 
 
 def reference(value: str) -> tuple[str, str, str] | None:
@@ -85,18 +85,27 @@ class Flow:
         """The value an ARG has when nobody passes it: its default, or the global one it re-declares."""
         if arg.kv.has_value:
             return arg.kv.value
-        glob = self._global_decl(arg)
+        glob = self.global_decl(arg)
         if glob is not None and glob.kv.has_value:
             return glob.kv.value
         return None
 
-    def _global_decl(self, arg: Pair) -> Pair | None:
-        if arg.stage < 0:
+    def global_decl(self, arg: Pair) -> Pair | None:
+        """The global ARG a stage ARG without a default declares again."""
+        if arg.stage < 0 or arg.kv.has_value:
             return None
         for p in self.pairs:
             if p.what == "ARG" and p.stage == -1 and p.name == arg.name:
                 return p
         return None
+
+    def redeclarations(self, glob: Pair) -> list[Pair]:
+        return [p for p in self.pairs if p.what == "ARG" and p.stage >= 0 and p.name == glob.name
+                and not p.kv.has_value]
+
+    def used_by_from(self, glob: Pair) -> bool:
+        return any(ins.keyword == "FROM" and glob.name in referenced_names(ins.original)
+                   for ins in self.df.instructions)
 
     def runs_after(self, ins_index: int) -> list[int]:
         """RUN instructions (ONBUILD RUN included) later in the same stage."""

@@ -10,11 +10,15 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Iterator
+from pathlib import Path
 from dataclasses import dataclass, field
 from typing import ClassVar
 
+from codemod.analysis.buildtime import BuildPlan
+from codemod.analysis.buildtime import plan as plan_buildtime
 from codemod.analysis.flow import Flow, Pair, reference, referenced_names
 from codemod.analysis.names import NameClass, classify_name
+from codemod.analysis.tools import npmrc_vars
 from codemod.analysis.values import ValueKind, is_secret_value
 from codemod.config import Config
 from codemod.model import RULE_CODES, Finding
@@ -40,6 +44,8 @@ class Hit:
     moved: dict[str, str | None] = field(default_factory=dict)
     #: byte spans of the input that hold secret values (redacted in diffs)
     redact: list[tuple[int, int]] = field(default_factory=list)
+    #: build secrets this fix introduces: secret id -> the variable the build reads it from
+    build_secrets: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -51,10 +57,13 @@ class Invalid:
 
 
 class Context:
-    def __init__(self, path: str, flow: Flow, config: Config) -> None:
+    def __init__(self, path: str, flow: Flow, config: Config, context_dir: Path | None = None) -> None:
         self.path = path
         self.flow = flow
         self.config = config
+        self.context_dir = context_dir
+        self._npmrc: set[str] | None = None
+        self._plans: dict[tuple[int, int], BuildPlan | None] = {}
 
     @functools.cache  # noqa: B019 - one Context per file
     def name_class(self, name: str) -> NameClass:
@@ -90,8 +99,9 @@ class Context:
             return False, ValueKind.EMPTY
         return is_secret_value(self.name_class(name), value)
 
-    def other_uses(self, arg: Pair, excluding: set[tuple[int, int]]) -> bool:
-        """Is ``arg`` named anywhere in its scope besides the pairs in ``excluding``?"""
+    def other_uses(self, arg: Pair, excluding: set[tuple[int, int]], skip_runs: frozenset[int] | set[int] = frozenset()
+                   ) -> bool:
+        """Is ``arg`` named anywhere in its scope besides the pairs in ``excluding`` and the RUNs in ``skip_runs``?"""
         flow = self.flow
         for i in range(arg.ins_index + 1, len(flow.df.instructions)):
             ins = flow.df.instructions[i]
@@ -110,9 +120,22 @@ class Context:
                     if (i, k) not in excluding and arg.name in referenced_names(kv.raw):
                         return True
                 continue
+            if i in skip_runs:
+                continue
             if arg.name in referenced_names(flow.run_text(i)):
                 return True
         return False
+
+    def npmrc_vars(self) -> set[str]:
+        if self._npmrc is None:
+            self._npmrc = npmrc_vars(self.context_dir)
+        return self._npmrc
+
+    def buildtime(self, p: Pair) -> BuildPlan | None:
+        key = (p.ins_index, p.kv_index)
+        if key not in self._plans:
+            self._plans[key] = plan_buildtime(self, p)
+        return self._plans[key]
 
 
 class Rule:

@@ -2,7 +2,25 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from codemod.analysis.flow import Pair
 from codemod.rules.base import Action, Context, Hit, Invalid, Rule
+
+
+def _mounted(ctx: Context, p: Pair, bindings: set[tuple[int, int]]) -> bool:
+    """Every build step that reads ``p`` gets a secret mount (MS004), and nothing else uses it."""
+    flow = ctx.flow
+    targets = [p] if p.stage >= 0 else flow.redeclarations(p)
+    if p.stage < 0 and (len(targets) != 1 or flow.used_by_from(p)):
+        return False
+    for t in targets:
+        bp = ctx.buildtime(t)
+        if bp is None or not bp.fixable:
+            return False
+        runs = {r.ins_index for r in bp.reads}
+        alias = {(a.ins_index, a.kv_index) for a in bp.aliases}
+        if t is p and ctx.other_uses(p, bindings | alias, skip_runs=runs):
+            return False
+    return True
 
 
 class ArgDefaultSecret(Rule):
@@ -38,7 +56,7 @@ class ArgDefaultSecret(Rule):
             if not secret:
                 continue
             bindings = {(b.ins_index, b.kv_index) for b in flow.env_bindings_of(p)}
-            if ctx.other_uses(p, bindings):
+            if ctx.other_uses(p, bindings) and not _mounted(ctx, p, bindings):
                 # read at build time: MS004 decides; the default still leaks
                 f = self.finding(ctx, p.line, p.name, fixable=False, value_class=kind.value,
                                  fix="read by a build step: becomes a secret mount (MS004)")

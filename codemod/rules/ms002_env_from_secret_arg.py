@@ -19,6 +19,9 @@ def binds_secret(ctx: Context, env: Pair) -> tuple[Pair, ValueKind] | None:
     arg = ctx.flow.arg_at(env.ins_index, ref[0])
     if arg is None:
         return None
+    bp = ctx.buildtime(arg)
+    if bp is not None and env in bp.aliases:
+        return None  # an alias a build step reads: MS004 mounts the secret and drops the alias
     value, _ = ctx.resolved(env)
     kind = classify_value(value) if value is not None else ValueKind.REFERENCE
     if value is not None and known_format(value):

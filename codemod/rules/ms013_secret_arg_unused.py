@@ -33,7 +33,7 @@ class SecretArgUnused(Rule):
                 continue
             if p.stage >= 0 and flow.arg_default(p) is not None:
                 continue  # re-declares a global ARG: judged there
-            if flow.env_bindings_of(p) or ctx.other_uses(p, set()):
+            if flow.env_bindings_of(p) or ctx.other_uses(p, set()) or ctx.buildtime(p) is not None:
                 continue
             f = self.finding(ctx, p.line, p.name, fix=f"remove ARG {p.name}")
             yield Hit(f, [Action("remove", p.ins_index, p.kv_index)])

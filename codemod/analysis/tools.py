@@ -1,0 +1,51 @@
+"""Build tools that read a variable from the environment without naming it with ``$``."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+#: (what the RUN runs, which variables that tool reads by itself)
+_IMPLICIT: tuple[tuple[re.Pattern[str], re.Pattern[str]], ...] = tuple(
+    (re.compile(tool), re.compile(var))
+    for tool, var in (
+        (r"\bsentry-cli\b|@sentry/(?:cli|webpack-plugin|vite-plugin)", r"^SENTRY_AUTH_TOKEN$"),
+        (r"\bbundle(?:r)?\s+(?:install|update|package)\b", r"^BUNDLE_[A-Z0-9_]+$"),
+        (r"\btwine\s+upload\b", r"^TWINE_(?:PASSWORD|TOKEN)$"),
+        (r"\bpoetry\s+(?:install|add|lock|update|publish)\b", r"^POETRY_(?:HTTP_BASIC_\w+_PASSWORD|PYPI_TOKEN_\w+)$"),
+        (r"\buv\s+(?:sync|pip|add|lock)\b", r"^UV_INDEX_\w+_PASSWORD$"),
+        (r"\bgh\s+\w+", r"^(?:GH|GITHUB)_TOKEN$"),
+        (r"\bcomposer\s+(?:install|update|require)\b", r"^COMPOSER_AUTH$"),
+        (r"\bcargo\s+(?:build|fetch|install|publish)\b", r"^CARGO_REGISTR(?:Y|IES_\w+)_TOKEN$"),
+        (r"\b(?:npm|npx|yarn|pnpm)\b", r"^(?:NPM_TOKEN|NODE_AUTH_TOKEN)$"),
+    )
+)
+_NPM = re.compile(r"\b(?:npm|npx|yarn|pnpm)\b")
+_RC_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+def npmrc_vars(context: Path | None) -> set[str]:
+    """Variables a committed ``.npmrc``/``.yarnrc.yml`` in the build context expands (``${NPM_TOKEN}``)."""
+    if context is None:
+        return set()
+    found: set[str] = set()
+    for name in (".npmrc", ".yarnrc.yml", ".yarnrc"):
+        f = context / name
+        try:
+            if f.is_file() and f.stat().st_size < 1 << 20:
+                found.update(_RC_REF.findall(f.read_text(encoding="utf-8", errors="replace")))
+        except OSError:
+            continue
+    return found
+
+
+def reads_implicitly(command: str, name: str, rc_vars: set[str]) -> bool:
+    """Does running ``command`` read ``name`` from the environment?"""
+    if name in rc_vars and _NPM.search(command):
+        return True
+    for tool, var in _IMPLICIT:
+        if var.match(name) and tool.search(command):
+            if var.pattern.startswith("^(?:NPM_TOKEN") and name not in rc_vars:
+                continue  # npm reads NPM_TOKEN only through an .npmrc that names it
+            return True
+    return False
