@@ -26,7 +26,9 @@ if TYPE_CHECKING:
 _FILES = r"(?:\.npmrc|\.netrc|\.pypirc|\.git-credentials|\.yarnrc(?:\.yml)?|pip\.conf|pip\.ini|config\.json|auth\.json)"
 _WRITE_FILE = re.compile(r">>?\s*[\"']?([^\s\"'&;|]*" + _FILES + r")[\"']?")
 _CONFIG_SET = re.compile(r"\b(npm|yarn|pnpm|pip)\s+config\s+set\s+([^\s&;|]+)")
-_GIT_INSTEADOF = re.compile(r"\bgit\s+config\s+((?:--(?:global|system|file\s+\S+)\s+)?)(url\.[^\s&;|]*?)\.insteadOf\b", re.I)
+_GIT_INSTEADOF = re.compile(
+    r"\bgit\s+config\s+((?:--(?:global|system|file\s+\S+)\s+)?)(url\.[^\s&;|]*?)\.insteadOf\b", re.I
+)
 _BETWEEN_OK = frozenset({"COPY", "ADD", "WORKDIR"})
 #: marks a removal that a secret mount replaces (no runtime hand-off, no secure comment block)
 BUILDTIME = "buildtime"
