@@ -138,9 +138,9 @@ def plan_edits(df: Dockerfile, actions: list[Action], *, secure_block: bool = Tr
         end = df.instructions[i].end
         if blocks and df.data[blocks[-1][1] : start] == b"":
             blocks[-1][1] = end
-            blocks[-1][2] |= i in runtime_removed
+            blocks[-1][2] |= int(i in runtime_removed)
         else:
-            blocks.append([start, end, i in runtime_removed])
+            blocks.append([start, end, int(i in runtime_removed)])
 
     # the plan's secure block replaces the first block removed whole (and its comments), once per file
     want_block = secure_block and SECURE_MARKER not in df.data
@@ -148,7 +148,7 @@ def plan_edits(df: Dockerfile, actions: list[Action], *, secure_block: bool = Tr
     block_ends = set()
     placed = False
     for start, end, runtime in blocks:
-        here = want_block and runtime and not placed
+        here = want_block and bool(runtime) and not placed
         placed |= here
         edits.append(Edit(start, end, block_text if here else b""))
         if here:
