@@ -61,10 +61,24 @@ def run_cmd(
     no_backup: bool = typer.Option(False, "--no-backup", help="With --apply: write no backups."),
     verbose: bool = typer.Option(False, "-v", "--verbose", help="Log skipped files."),
     version: bool = typer.Option(False, "--version", help="Print the version and exit."),
+    secret_style: str | None = typer.Option(
+        None, "--secret-style", help="auto (file for shell-form RUN, env otherwise) | file | env"),
+    branch: bool = typer.Option(False, "--branch", help="With --apply: commit the change on a new git branch."),
+    branch_name: str = typer.Option("migrate-secrets/buildkit-secrets", "--branch-name", help="The branch name."),
+    force_branch: bool = typer.Option(False, "--force-branch", help="Reset the branch if it exists."),
+    pr: bool = typer.Option(False, "--pr", help="Push the branch and open the pull request (implies --branch)."),
+    remote: str = typer.Option("origin", "--remote", help="The remote to push to."),
+    base: str | None = typer.Option(None, "--base", help="The PR base branch (default: the default branch)."),
+    pr_provider: str = typer.Option("github", "--pr-provider", help="github | gh | gitlab"),
+    github_api_url: str | None = typer.Option(None, "--github-api-url", help="GitHub (Enterprise) API base."),
 ) -> None:
     if version:
         typer.echo(f"migrate-secrets {__version__}")
         raise typer.Exit(0)
+    if pr:
+        branch = True
+    if branch and not (dry_run or check):
+        apply = True
     if sum((dry_run, apply, check)) > 1:
         _err("error: choose one of --dry-run, --apply, --check")
         raise typer.Exit(2)
@@ -81,10 +95,15 @@ def run_cmd(
     except ConfigError as e:
         _err(f"error: {e}")
         raise typer.Exit(2) from None
-    if no_backup:
-        from dataclasses import replace
+    from dataclasses import replace
 
+    if no_backup:
         config = replace(config, backup=False)
+    if secret_style is not None:
+        if secret_style not in ("auto", "file", "env"):
+            _err(f"error: unknown --secret-style {secret_style!r} (auto, file, env)")
+            raise typer.Exit(2)
+        config = replace(config, secret_style=secret_style)
     result = run(targets, config)
     redactor = Redactor(result, show_values)
     if verbose:
@@ -94,11 +113,23 @@ def run_cmd(
 
     written: list[Any] = []
     write_error = ""
+    repo_root: Path | None = None
+    if branch and not result.errors and result.changes:
+        from codemod import vcs
+
+        repo_root = vcs.find_repo_root(Path(targets[0]))
+        try:
+            if repo_root is None:
+                raise vcs.VcsError(f"--branch: {targets[0]} is not inside a git work tree; nothing was written")
+            vcs.preflight(repo_root, [c.path.absolute() for c in result.changes], branch_name, force_branch)
+        except vcs.VcsError as ve:
+            _err(f"error: {redactor.text(str(ve))}")
+            raise typer.Exit(2) from None
     if apply and not result.errors and result.changes:
         from codemod.write import WriteError, apply_changes
 
         try:
-            written = apply_changes(result.changes, backup=config.backup)
+            written = apply_changes(result.changes, backup=config.backup, root=repo_root)
         except WriteError as we:
             write_error = redactor.text(str(we))
 
@@ -135,6 +166,11 @@ def run_cmd(
         sys.stdout.write(text)
     if write_error:
         _err(f"error: {write_error}")
+    elif branch and written:
+        code = _branch_and_pr(result, redactor, repo_root, branch_name, force_branch, pr, remote, base,
+                              pr_provider, github_api_url)
+        if code:
+            raise typer.Exit(code)
 
     if result.errors or write_error:
         raise typer.Exit(2)
@@ -143,6 +179,99 @@ def run_cmd(
     if apply:
         raise typer.Exit(1 if result.needs_human else 0)
     raise typer.Exit(1 if (result.changes or result.findings) else 0)
+
+
+def _branch_and_pr(result: Any, redactor: Any, root: Path | None, branch_name: str, force_branch: bool, pr: bool,
+                   remote: str, base: str | None, provider: str, api_url: str | None) -> int:
+    from codemod import prbody, vcs
+
+    assert root is not None
+    changed = [c.path.as_posix() for c in result.changes]
+    secrets = sorted(result.secret_values.values())
+    try:
+        message = prbody.commit_message(result.findings, changed, redact=secrets)
+        sha = vcs.commit_on_branch(root, [c.path.absolute() for c in result.changes], branch_name, message,
+                                   force_branch)
+    except vcs.VcsError as ve:
+        _err(f"error: {redactor.text(str(ve))}")
+        return 2
+    sys.stdout.write(f"committed {sha[:12]} on branch {branch_name}\n")
+    if not pr:
+        return 0
+    from codemod import pr as prmod
+
+    runtime = sorted({k for items in result.moved.values() for k, v in items if v is None})
+    settings = sorted({k for items in result.moved.values() for k, v in items if v is not None})
+    build_secrets = {sid: var for per in result.build_secrets.values() for sid, var in per.items()}
+    examples = [c.path.as_posix() for c in result.changes if c.kind == "envfile"]
+    checks = {"no-arg-secrets"} if not [f for f in result.findings if f.rule == "MS001" and not f.fixable] else set()
+    title, body = prbody.build_pr(result.findings, changed, build_secrets=build_secrets, runtime_vars=runtime,
+                                  moved_settings=settings, env_example=examples[0] if examples else None,
+                                  checks_done=checks, redact=secrets)
+    try:
+        res = prmod.open_pull_request(root, branch_name, remote=remote, base=base, provider=provider,
+                                      api_url=api_url, title=title, body=body, force_push=force_branch)
+    except vcs.VcsError as ve:
+        _err(f"error: {redactor.text(str(ve))}")
+        return 2
+    sys.stdout.write(redactor.text(res.message) + "\n")
+    return 2 if res.status == "failed" else 0
+
+
+@app.command("verify", help="Build (or load) an image and prove no secret is in its history, config or layers.")
+def verify_cmd(
+    image_archive: Path | None = typer.Option(None, "--image-archive", help="docker-archive or OCI archive/layout"),
+    image: str | None = typer.Option(None, "--image", help="An image reference (docker, podman or buildah)."),
+    build: Path | None = typer.Option(None, "--build", help="A Dockerfile to build, then scan."),
+    context: Path | None = typer.Option(None, "--context", help="Build context (default: the Dockerfile's dir)."),
+    builder: str = typer.Option("auto", "--builder", help="auto | docker | podman | buildah"),
+    secret: list[str] = typer.Option([], "--secret", help="Passed to the build (repeatable)."),
+    build_arg: list[str] = typer.Option([], "--build-arg", help="Passed to the build (repeatable)."),
+    values_from: Path | None = typer.Option(None, "--values-from", help="Env file with the values to look for."),
+    runtime_var: list[str] = typer.Option([], "--runtime-var", help="Variable Test 2 expects at runtime."),
+    fmt: str = typer.Option("text", "--format", help="text | json"),
+    output: Path | None = typer.Option(None, "--output", help="Write the report to FILE."),
+    tag: str | None = typer.Option(None, "--tag", help="Tag for --build."),
+    no_run: bool = typer.Option(False, "--no-run", help="Skip Test 2 (running a container)."),
+    storage_root: Path | None = typer.Option(None, "--storage-root", hidden=True),
+) -> None:
+    from codemod.verify import verify_command
+
+    known = _journal_values()
+    code = verify_command(
+        image_archive=image_archive, image=image, build=build, context=context, builder=builder,
+        secrets=secret, build_args=build_arg, values_from=values_from, known_values=known,
+        runtime_vars=runtime_var, output_format=fmt, output=output, tag=tag, run_container=not no_run,
+        storage_root=storage_root,
+    )
+    raise typer.Exit(code)
+
+
+def _journal_values() -> dict[str, str]:
+    """Secret values the newest migration removed: found again in its backups, never printed."""
+    import json
+
+    from codemod.config import Config
+    from codemod.dockerfile.migrate import migrate
+    from codemod.dockerfile.scanner import ParseError
+    from codemod.write import journal_dir
+
+    d = journal_dir(Path.cwd())
+    journals = sorted(d.glob("journal-*.json")) if d.is_dir() else []
+    values: dict[str, str] = {}
+    if not journals:
+        return values
+    for entry in json.loads(journals[-1].read_text()).get("files", []):
+        backup = entry.get("backup")
+        if not backup or not Path(backup).is_file():
+            continue
+        try:
+            out = migrate(Path(backup).read_bytes(), backup, Config())
+        except (ParseError, Exception):  # noqa: BLE001 - a backup that is not a Dockerfile adds nothing
+            continue
+        for h in out.hits:
+            values.update({k: v for k, v in h.secret_values.items() if v})
+    return values
 
 
 @app.command("parse", help="The scanner's view of Dockerfiles: one JSON object per line per file.")

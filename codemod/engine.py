@@ -15,6 +15,7 @@ from codemod.config import Config
 from codemod.discover import COMPOSE, DOCKERFILE, Discovered, discover
 from codemod.dockerfile.migrate import RewriteError, migrate
 from codemod.dockerfile.scanner import ParseError, parse
+from codemod.invocations import BuildSecret, DockerfileMigration
 from codemod.model import Finding
 from codemod.rules.base import Hit
 
@@ -40,6 +41,10 @@ class RunResult:
     #: values of the settings that stay visible (redaction leaves these alone)
     setting_values: set[str] = field(default_factory=set)
     moved: dict[str, list[tuple[str, str | None]]] = field(default_factory=dict)
+    #: Dockerfile (as shown) -> {secret id: variable the build reads it from}
+    build_secrets: dict[str, dict[str, str]] = field(default_factory=dict)
+    #: what each migrated Dockerfile changed, for the files that build it
+    migrations: list[DockerfileMigration] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -85,7 +90,7 @@ def run(paths: list[str], config: Config) -> RunResult:
             result.errors.append(f"{f.path}: {reason}")
             continue
         try:
-            out = migrate(data, str(f.path), config)
+            out = migrate(data, str(f.path), config, context_dir=f.path.parent)
         except ParseError as e:
             result.errors.append(f"{f.path}:{e.line}: {e.reason}")
             continue
@@ -99,11 +104,34 @@ def run(paths: list[str], config: Config) -> RunResult:
         if out.new is not None:
             spans = [s for h in out.hits for s in h.redact if s[1] > s[0]]
             result.changes.append(FileChange(f.path, DOCKERFILE, data, out.new, spans))
+            secrets = {k: v for h in out.hits if h.finding.fixable for k, v in h.build_secrets.items()}
+            if secrets:
+                result.build_secrets[str(f.path)] = secrets
+            result.migrations.append(_migration(f.path, data, out.new, secrets))
         _collect_settings(data, result)
 
     _hand_off(result, dockerfiles, [f for f in files if f.kind == COMPOSE], config)
     result.hits.sort(key=lambda h: h.finding.sort_key())
     return result
+
+
+def _migration(path: Path, old: bytes, new: bytes, secrets: dict[str, str]) -> DockerfileMigration:
+    from codemod.analysis.flow import analyse, reference
+
+    before, after = parse(old), parse(new)
+    args_after = {kv.key for i in after.instructions if i.effective == "ARG" for kv in i.kvs}
+    flow = analyse(before)
+    removed = {p.name for p in flow.pairs if p.what == "ARG" and p.name not in args_after}
+    runtime = set()
+    for p in flow.pairs:
+        if p.what == "ENV" and (ref := reference(p.kv.value)) is not None and ref[0] in removed:
+            runtime.add(ref[0])
+    return DockerfileMigration(
+        dockerfile=path.resolve(),
+        build_secrets=[BuildSecret(arg=var, id=sid) for sid, var in secrets.items()],
+        removed_args=removed - set(secrets.values()),
+        runtime_args=runtime - set(secrets.values()),
+    )
 
 
 def _collect_settings(data: bytes, result: RunResult) -> None:
@@ -135,6 +163,8 @@ def _hand_off(result: RunResult, dockerfiles: list[tuple[Discovered, bytes, byte
                 for k, v in h.moved.items():
                     if k not in moved or moved[k] is None and v is not None:
                         moved[k] = v
+                for var in h.build_secrets.values():
+                    moved.setdefault(var, None)
         if not moved:
             continue
         items = sorted(moved.items(), key=lambda kv: (order.get(kv[0], 1 << 30), kv[0]))

@@ -91,6 +91,9 @@ def summary_lines(result: RunResult, *, applied: bool = False) -> list[str]:
         if settings:
             lines.append(f"{path}: settings now runtime configuration (old defaults in the env example): "
                          + ", ".join(settings))
+    for path, mounts in sorted(result.build_secrets.items()):
+        flags = " ".join(f"--secret id={sid},env={var}" for sid, var in sorted(mounts.items()))
+        lines.append(f"{path}: build with {flags}")
     for note in result.notes:
         lines.append(note)
     for err in result.errors:

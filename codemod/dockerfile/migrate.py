@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from codemod.analysis.flow import analyse
 from codemod.config import Config
@@ -28,8 +29,9 @@ class DockerfileResult:
     notes: list[str] = field(default_factory=list)
 
 
-def check(df: Dockerfile, path: str, config: Config, rules: Sequence[Rule] = ALL_RULES) -> list[Hit]:
-    ctx = Context(path, analyse(df), config)
+def check(df: Dockerfile, path: str, config: Config, rules: Sequence[Rule] = ALL_RULES,
+          context_dir: Path | None = None) -> list[Hit]:
+    ctx = Context(path, analyse(df), config, context_dir)
     hits: list[Hit] = []
     for rule in rules:
         hits.extend(rule.check(ctx))
@@ -37,10 +39,15 @@ def check(df: Dockerfile, path: str, config: Config, rules: Sequence[Rule] = ALL
     return hits
 
 
-def migrate(data: bytes, path: str, config: Config, rules: Sequence[Rule] = ALL_RULES) -> DockerfileResult:
-    """Findings of ``data`` and its migrated bytes. Raises ParseError for a file BuildKit rejects."""
+def migrate(data: bytes, path: str, config: Config, rules: Sequence[Rule] = ALL_RULES,
+            context_dir: Path | None = None) -> DockerfileResult:
+    """Findings of ``data`` and its migrated bytes. Raises ParseError for a file BuildKit rejects.
+
+    ``context_dir`` is the build context, where committed tool configuration (``.npmrc``) says which
+    variables a build step reads without naming them.
+    """
     df = parse(data)
-    first = check(df, path, config, rules)
+    first = check(df, path, config, rules, context_dir)
     hits = first
     current = data
     passes = 0
@@ -54,7 +61,7 @@ def migrate(data: bytes, path: str, config: Config, rules: Sequence[Rule] = ALL_
             break
         df = parse(new)
         current = new
-        hits = check(df, path, config, rules)
+        hits = check(df, path, config, rules, context_dir)
     else:
         raise RewriteError(f"{path}: the rewrite did not settle after {MAX_PASSES} passes")
     return DockerfileResult(first, current if current != data else None, passes)

@@ -1,0 +1,98 @@
+"""How the build is invoked: compose files, GitHub workflows, Makefiles and shell scripts (design.md section 3.5).
+
+A migrated Dockerfile mounts build secrets by id; everything that builds it must
+now pass those ids instead of ``--build-arg``s, and stop passing args whose ARG
+is gone. YAML is parsed with ruamel.yaml only to *locate* nodes; the edits are
+spans of the original text, so every other byte (CRLF, comments, quoting,
+indentation) stays as it was. Secret values never appear in findings or notes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from codemod.model import Finding
+
+__all__ = [
+    "BuildSecret",
+    "DockerfileMigration",
+    "InvocationError",
+    "InvocationResult",
+    "migrate_compose",
+    "migrate_script",
+    "migrate_workflow",
+    "secret_id",
+]
+
+#: Secret ids BuildKit gives a meaning of their own (remote Git contexts, ``ADD git``): never renamed.
+BUILTIN_ID_PREFIXES = ("GIT_AUTH_TOKEN", "GIT_AUTH_HEADER")
+
+
+class InvocationError(Exception):
+    """The file cannot be edited faithfully (unparseable YAML); the message is ``<display>:<line>: <reason>``."""
+
+
+@dataclass(frozen=True)
+class BuildSecret:
+    """An ARG that became a secret mount: ``arg`` is the ARG name, ``id`` the mount's secret id."""
+
+    arg: str
+    id: str
+
+
+@dataclass
+class DockerfileMigration:
+    """What the migration of one Dockerfile changed, as far as its callers care.
+
+    ``dockerfile`` is the resolved real path. ``removed_args`` are ARGs no longer
+    declared (a ``--build-arg`` for them is dangling); ``runtime_args`` are removed
+    ARGs whose value used to reach ENV, which compose must now pass at runtime.
+    """
+
+    dockerfile: Path
+    build_secrets: list[BuildSecret] = field(default_factory=list)
+    removed_args: set[str] = field(default_factory=set)
+    runtime_args: set[str] = field(default_factory=set)
+
+
+@dataclass
+class InvocationResult:
+    """Findings for one compose file, workflow, Makefile or script, and its new bytes (None: unchanged).
+
+    ``notes`` are warnings for a human (dynamic forms left alone, ``DOCKER_BUILDKIT=0``...);
+    ``build_flags`` are the ``--secret`` flags a local ``docker build`` now needs.
+    """
+
+    findings: list[Finding] = field(default_factory=list)
+    new: bytes | None = None
+    notes: list[str] = field(default_factory=list)
+    build_flags: list[str] = field(default_factory=list)
+
+
+def secret_id(arg: str) -> str:
+    """The secret id for an ARG: its lower-cased name, except ids with built-in meaning."""
+    if arg.startswith(BUILTIN_ID_PREFIXES):
+        return arg
+    return arg.lower()
+
+
+def migrate_compose(path: Path, display: str, data: bytes, migrations: list[DockerfileMigration]) -> InvocationResult:
+    """Compose ``build.args`` -> ``build.secrets`` + top-level ``secrets``, per service's Dockerfile."""
+    from codemod.invocations.compose import migrate_compose as run
+
+    return run(path, display, data, migrations)
+
+
+def migrate_workflow(path: Path, display: str, data: bytes, migrations: list[DockerfileMigration]) -> InvocationResult:
+    """GitHub workflow: build-push-action ``build-args`` -> ``secrets``; ``docker build`` in ``run:`` steps."""
+    from codemod.invocations.workflows import migrate_workflow as run
+
+    return run(path, display, data, migrations)
+
+
+def migrate_script(path: Path, display: str, data: bytes, migrations: list[DockerfileMigration]) -> InvocationResult:
+    """Makefile or shell script: ``docker build --build-arg`` -> ``--secret id=<id>,env=<V>``."""
+    from codemod.invocations.scripts import migrate_script as run
+
+    return run(path, display, data, migrations)
