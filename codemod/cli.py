@@ -178,7 +178,7 @@ def run_cmd(
         raise typer.Exit(0)
     if apply:
         raise typer.Exit(1 if result.needs_human else 0)
-    raise typer.Exit(1 if (result.changes or result.findings) else 0)
+    raise typer.Exit(1 if (result.changes or result.active) else 0)
 
 
 def _branch_and_pr(result: Any, redactor: Any, root: Path | None, branch_name: str, force_branch: bool, pr: bool,

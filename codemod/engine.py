@@ -49,11 +49,21 @@ class RunResult:
 
     @property
     def findings(self) -> list[Finding]:
+        """Every finding, suppressed ones included (marked)."""
         return [h.finding for h in self.hits]
 
     @property
+    def active(self) -> list[Finding]:
+        """The findings that count: not suppressed by a pragma."""
+        return [h.finding for h in self.hits if not h.finding.suppressed]
+
+    @property
+    def suppressed(self) -> list[Finding]:
+        return [h.finding for h in self.hits if h.finding.suppressed]
+
+    @property
     def needs_human(self) -> list[Finding]:
-        return [h.finding for h in self.hits if not h.finding.fixable]
+        return [h.finding for h in self.hits if not h.finding.fixable and not h.finding.suppressed]
 
 
 def read_checked(path: Path, config: Config) -> bytes:

@@ -68,19 +68,21 @@ def unified_diff(result: RunResult, redactor: Redactor) -> str:
 
 def summary_lines(result: RunResult, *, applied: bool = False) -> list[str]:
     lines: list[str] = []
-    for f in result.findings:
+    active = result.active
+    for f in active:
         tag = "" if f.fixable else " [needs a human]"
         lines.append(f"{f.path}:{f.line}:{f.column}: {f.rule} {f.message}{tag}")
-    kinds = Counter(f.kind for f in result.findings)
-    fixable = sum(1 for f in result.findings if f.fixable)
-    human = len(result.findings) - fixable
-    if result.findings:
+    kinds = Counter(f.kind for f in active)
+    fixable = sum(1 for f in active if f.fixable)
+    human = len(active) - fixable
+    if active:
         lines.append("")
     verb = "written" if applied else "to write"
     lines.append(
-        f"{len(result.files)} files scanned, {len(result.findings)} findings "
+        f"{len(result.files)} files scanned, {len(active)} findings "
         f"({', '.join(f'{k}: {n}' for k, n in sorted(kinds.items())) or 'none'}); "
-        f"{len(result.changes)} files {verb}, {fixable} fixes, {human} need a human"
+        f"{len(result.changes)} files {verb}, {fixable} fixes, {human} need a human, "
+        f"{len(result.suppressed)} suppressed"
     )
     for path, items in sorted(result.moved.items()):
         secrets = [k for k, v in items if v is None]
@@ -113,9 +115,10 @@ def report_json(result: RunResult, redactor: Redactor, *, mode: str) -> str:
                     for path, items in sorted(result.moved.items())},
         "summary": {
             "files": len(result.files),
-            "findings": len(result.findings),
-            "fixable": sum(1 for f in result.findings if f.fixable),
-            "needs_human": sum(1 for f in result.findings if not f.fixable),
+            "findings": len(result.active),
+            "fixable": sum(1 for f in result.active if f.fixable),
+            "needs_human": sum(1 for f in result.active if not f.fixable),
+            "suppressed": len(result.suppressed),
             "files_changed": len(result.changes),
         },
     }

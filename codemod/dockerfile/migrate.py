@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from codemod.analysis.flow import analyse
@@ -29,12 +30,46 @@ class DockerfileResult:
     notes: list[str] = field(default_factory=list)
 
 
+_PRAGMA = re.compile(rb"^\s*#\s*migrate-secrets:\s*(global\s+)?ignore\s*=\s*([A-Za-z0-9_, ]+?)\s*$")
+
+
+def suppressions(df: Dockerfile) -> tuple[set[str], dict[int, set[str]]]:
+    """``# migrate-secrets: global ignore=MS001`` (the file) and ``# migrate-secrets: ignore=MS001,MS002``
+    (the next instruction): file-wide codes, and 0-based line -> codes for the lines of that instruction."""
+    file_codes: set[str] = set()
+    pending: set[str] = set()
+    per_line: dict[int, set[str]] = {}
+    ins_at = {ins.start_line: ins for ins in df.instructions}
+    for n, raw in enumerate(df.lines):
+        ins = ins_at.get(n)
+        if ins is not None:
+            if pending:
+                for k in range(ins.start_line, ins.end_line + 1):
+                    per_line.setdefault(k, set()).update(pending)
+                pending = set()
+            continue
+        m = _PRAGMA.match(raw.rstrip(b"\r\n"))
+        if m:
+            codes = {c.strip().upper() for c in m.group(2).decode().split(",") if c.strip()}
+            (file_codes if m.group(1) else pending).update(codes)
+    return file_codes, per_line
+
+
 def check(df: Dockerfile, path: str, config: Config, rules: Sequence[Rule] = ALL_RULES,
           context_dir: Path | None = None) -> list[Hit]:
     ctx = Context(path, analyse(df), config, context_dir)
     hits: list[Hit] = []
     for rule in rules:
         hits.extend(rule.check(ctx))
+    file_codes, per_line = suppressions(df)
+    if file_codes or per_line:
+        for h in hits:
+            f = h.finding
+            if f.rule in file_codes or f.rule in per_line.get(f.line - 1, ()) or "ALL" in file_codes:
+                h.finding = replace(f, suppressed=True, fixable=False)
+                h.actions = []
+                h.build_secrets = {}
+                h.moved = {}
     hits.sort(key=lambda h: h.finding.sort_key())
     return hits
 
