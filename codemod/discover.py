@@ -39,8 +39,9 @@ class Discovered:
 
 
 def kind_of(path: str | Path, *, explicit: bool = False) -> str | None:
-    p = Path(path)
-    name = p.name
+    """A file's kind from its path alone (forward or OS separators), or None."""
+    rel = path.as_posix() if isinstance(path, Path) else path.replace(os.sep, "/")
+    name = rel.rsplit("/", 1)[-1]
     if _BACKUP.search(name):
         return None
     if name.endswith(".dockerignore") or _TEMPLATE.search(name):
@@ -49,8 +50,8 @@ def kind_of(path: str | Path, *, explicit: bool = False) -> str | None:
         return DOCKERFILE
     if _COMPOSE.match(name):
         return COMPOSE
-    parts = p.parts
-    if name.endswith((".yml", ".yaml")) and len(parts) >= 3 and parts[-3] == ".github" and parts[-2] == "workflows":
+    if name.endswith((".yml", ".yaml")) and (rel.startswith(".github/workflows/") or "/.github/workflows/" in rel) \
+            and rel.count("/", rel.rfind(".github/workflows/")) == 2:
         return WORKFLOW
     if name in ("Makefile", "makefile", "GNUmakefile") or name.endswith(".mk"):
         return MAKEFILE
@@ -75,7 +76,8 @@ def git_root(start: Path) -> Path | None:
     return None
 
 
-def _git_files(root: Path, sub: Path) -> list[Path] | None:
+def _git_files(root: Path, sub: Path) -> list[str] | None:
+    """Paths relative to ``root`` (forward slashes) that git tracks or would track under ``sub``."""
     try:
         out = subprocess.run(
             ["git", "-C", str(root), "ls-files", "-z", "--cached", "--others", "--exclude-standard", "--",
@@ -84,15 +86,18 @@ def _git_files(root: Path, sub: Path) -> list[Path] | None:
         ).stdout
     except (OSError, subprocess.SubprocessError, ValueError):
         return None
-    files = sorted({root / os.fsdecode(p) for p in out.split(b"\0") if p})
-    return files
+    return sorted({os.fsdecode(p) for p in out.split(b"\0") if p})
 
 
-def _walk(top: Path) -> Iterable[Path]:
+def _walk(top: Path, root: Path) -> Iterable[str]:
+    """Files under ``top`` as paths relative to ``root`` with forward slashes."""
+    base = str(root)
     for dirpath, dirnames, filenames in os.walk(top):
         dirnames[:] = sorted(d for d in dirnames if d not in _SKIP_DIRS)
+        rel_dir = os.path.relpath(dirpath, base).replace(os.sep, "/")
+        prefix = "" if rel_dir == "." else rel_dir + "/"
         for f in sorted(filenames):
-            yield Path(dirpath) / f
+            yield prefix + f
 
 
 def _display(p: Path, cwd: Path) -> Path:
@@ -126,18 +131,18 @@ def discover(paths: list[str], *, kinds: set[str] | None = None, include: tuple[
         root = git_root(arg) or arg.resolve()
         files = _git_files(root, arg) if (root / ".git").exists() else None
         if files is None:
-            files = list(_walk(arg.absolute()))
+            root = arg.absolute()
+            files = list(_walk(root, root))
         real_root = root.resolve()
-        for f in files:
-            rel = f.relative_to(root) if f.is_absolute() and f.is_relative_to(root) else f
-            kind = kind_of(rel)
+        for posix in files:
+            kind = kind_of(posix)
             if kind is None:
-                if log is not None and _BACKUP.search(f.name):
-                    log.append(f"skip {f}: a migrate-secrets backup")
+                if log is not None and _BACKUP.search(posix):
+                    log.append(f"skip {posix}: a migrate-secrets backup")
                 continue
             if kinds is not None and kind not in kinds:
                 continue
-            posix = rel.as_posix()
+            f = root / posix
             if include and not any(fnmatch.fnmatch(posix, g) for g in include):
                 continue
             if exclude and any(fnmatch.fnmatch(posix, g) for g in exclude):

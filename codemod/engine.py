@@ -13,8 +13,8 @@ from pathlib import Path
 
 from codemod.config import Config
 from codemod.discover import COMPOSE, DOCKERFILE, Discovered, discover
-from codemod.dockerfile.migrate import RewriteError, migrate
-from codemod.dockerfile.scanner import ParseError, parse
+from codemod.dockerfile.migrate import DockerfileResult, RewriteError, migrate
+from codemod.dockerfile.scanner import Dockerfile, ParseError
 from codemod.invocations import BuildSecret, DockerfileMigration
 from codemod.model import Finding
 from codemod.rules.base import Hit
@@ -79,7 +79,59 @@ def read_checked(path: Path, config: Config) -> bytes:
     return data
 
 
-def run(paths: list[str], config: Config) -> RunResult:
+#: below this many Dockerfiles a run stays in one process: a pool costs more than it saves
+PARALLEL_MIN = 200
+
+
+@dataclass
+class Analysed:
+    """What the run keeps of one Dockerfile: small, so that a pool can send it back cheaply."""
+
+    result: DockerfileResult
+    settings: set[str] = field(default_factory=set)
+    env_order: dict[str, int] = field(default_factory=dict)
+    migration: DockerfileMigration | None = None
+    build_secrets: dict[str, str] = field(default_factory=dict)
+
+
+def analyse_dockerfile(path: Path, config: Config) -> tuple[str | None, bytes | None, Analysed | None]:
+    """(error, bytes when there is anything to report, result) for one Dockerfile; never raises."""
+    try:
+        data = read_checked(path, config)
+    except (OSError, ValueError) as e:
+        reason = e.strerror if isinstance(e, OSError) and e.strerror else str(e)
+        return f"{path}: {reason}", None, None
+    try:
+        out = migrate(data, str(path), config, context_dir=path.parent)
+    except ParseError as e:
+        return f"{path}:{e.line}: {e.reason}", None, None
+    except RewriteError as e:
+        return f"{path}: {e}; file left unchanged", None, None
+    done = Analysed(out)
+    if out.hits and out.before is not None:
+        done.settings = _settings(out.before)
+    if out.new is not None and out.before is not None and out.after is not None:
+        done.build_secrets = {k: v for h in out.hits if h.finding.fixable for k, v in h.build_secrets.items()}
+        done.migration = _migration(path, out.before, out.after, done.build_secrets)
+        done.env_order = _env_order(out.before)
+    out.before = out.after = None  # parse trees stay in the worker
+    # keep the bytes only where there is something to report: memory stays flat over big trees
+    return None, (data if out.hits or out.new is not None else None), done
+
+
+def _analyse_all(paths: list[Path], config: Config, jobs: int | None
+                 ) -> list[tuple[str | None, bytes | None, Analysed | None]]:
+    workers = jobs if jobs is not None else (os.cpu_count() or 1)
+    if workers <= 1 or len(paths) < PARALLEL_MIN:
+        return [analyse_dockerfile(p, config) for p in paths]
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        # map keeps the input order: the result is the serial run's, file for file
+        return list(pool.map(analyse_dockerfile, paths, [config] * len(paths), chunksize=64))
+
+
+def run(paths: list[str], config: Config, *, jobs: int | None = None) -> RunResult:
     result = RunResult()
     files = discover(paths, include=config.include, exclude=config.exclude, log=result.log)
     result.files = files
@@ -87,26 +139,20 @@ def run(paths: list[str], config: Config) -> RunResult:
     for f in files:
         if f.kind == "missing":
             result.errors.append(f"{f.path}: no such file or directory")
-            continue
-        if f.kind == "symlink-error":
+        elif f.kind == "symlink-error":
             result.errors.append(f"{f.path}: broken symlink or symlink loop")
+    todo = [f for f in files if f.kind == DOCKERFILE]
+    orders: dict[Path, dict[str, int]] = {}
+    for f, (error, data, done) in zip(todo, _analyse_all([f.path for f in todo], config, jobs), strict=True):
+        if error is not None:
+            result.errors.append(error)
             continue
-        if f.kind != DOCKERFILE:
+        assert done is not None
+        if data is None:
             continue
-        try:
-            data = read_checked(f.path, config)
-        except (OSError, ValueError) as e:
-            reason = e.strerror if isinstance(e, OSError) and e.strerror else str(e)
-            result.errors.append(f"{f.path}: {reason}")
-            continue
-        try:
-            out = migrate(data, str(f.path), config, context_dir=f.path.parent)
-        except ParseError as e:
-            result.errors.append(f"{f.path}:{e.line}: {e.reason}")
-            continue
-        except RewriteError as e:
-            result.errors.append(f"{f.path}: {e}; file left unchanged")
-            continue
+        out = done.result
+        result.setting_values |= done.settings
+        orders[f.path] = done.env_order
         dockerfiles.append((f, data, out.new, out.hits))
         result.hits.extend(out.hits)
         for h in out.hits:
@@ -114,21 +160,19 @@ def run(paths: list[str], config: Config) -> RunResult:
         if out.new is not None:
             spans = [s for h in out.hits for s in h.redact if s[1] > s[0]]
             result.changes.append(FileChange(f.path, DOCKERFILE, data, out.new, spans))
-            secrets = {k: v for h in out.hits if h.finding.fixable for k, v in h.build_secrets.items()}
-            if secrets:
-                result.build_secrets[str(f.path)] = secrets
-            result.migrations.append(_migration(f.path, data, out.new, secrets))
-        _collect_settings(data, result)
+            if done.build_secrets:
+                result.build_secrets[str(f.path)] = done.build_secrets
+            if done.migration is not None:
+                result.migrations.append(done.migration)
 
-    _hand_off(result, dockerfiles, [f for f in files if f.kind == COMPOSE], config)
+    _hand_off(result, dockerfiles, [f for f in files if f.kind == COMPOSE], config, orders)
     result.hits.sort(key=lambda h: h.finding.sort_key())
     return result
 
 
-def _migration(path: Path, old: bytes, new: bytes, secrets: dict[str, str]) -> DockerfileMigration:
+def _migration(path: Path, before: Dockerfile, after: Dockerfile, secrets: dict[str, str]) -> DockerfileMigration:
     from codemod.analysis.flow import analyse, reference
 
-    before, after = parse(old), parse(new)
     args_after = {kv.key for i in after.instructions if i.effective == "ARG" for kv in i.kvs}
     flow = analyse(before)
     removed = {p.name for p in flow.pairs if p.what == "ARG" and p.name not in args_after}
@@ -144,29 +188,23 @@ def _migration(path: Path, old: bytes, new: bytes, secrets: dict[str, str]) -> D
     )
 
 
-def _collect_settings(data: bytes, result: RunResult) -> None:
+def _settings(df: Dockerfile) -> set[str]:
+    """Values of plain settings: they stay visible, so output does not redact them."""
     from codemod.analysis.names import is_secret_name
 
-    try:
-        df = parse(data)
-    except ParseError:
-        return
-    for ins in df.instructions:
-        for kv in ins.kvs:
-            if kv.value and not is_secret_name(kv.key):
-                result.setting_values.add(kv.value)
+    return {kv.value for ins in df.instructions for kv in ins.kvs if kv.value and not is_secret_name(kv.key)}
 
 
 def _hand_off(result: RunResult, dockerfiles: list[tuple[Discovered, bytes, bytes | None, list[Hit]]],
-              composes: list[Discovered], config: Config) -> None:
+              composes: list[Discovered], config: Config, orders: dict[Path, dict[str, int]]) -> None:
     from codemod.runtime import compose_services, example_path, update_example
 
     services = [s for c in composes for s in compose_services(c.path)]
     per_example: dict[Path, list[tuple[str, str | None]]] = {}
-    for f, data, new, hits in dockerfiles:
+    for f, _data, new, hits in dockerfiles:
         if new is None:
             continue
-        order = _env_order(data)
+        order = orders.get(f.path, {})
         moved: dict[str, str | None] = {}
         for h in hits:
             if h.finding.fixable:
@@ -190,12 +228,8 @@ def _hand_off(result: RunResult, dockerfiles: list[tuple[Discovered, bytes, byte
             result.notes.append(f"{shown}: runtime variables listed for deployers")
 
 
-def _env_order(data: bytes) -> dict[str, int]:
+def _env_order(df: Dockerfile) -> dict[str, int]:
     order: dict[str, int] = {}
-    try:
-        df = parse(data)
-    except ParseError:
-        return order
     n = 0
     for ins in df.instructions:
         if ins.effective == "ENV":

@@ -4,7 +4,10 @@ from pathlib import Path
 
 import pytest
 
+import sys
+
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "bench"))  # the synthetic-repository generator is shared with make bench
 FIXTURES = ROOT / "fixtures"
 #: shared/ lies beside the checkout (in CI too); tests that need it skip without it
 SHARED = ROOT.parent / "shared"

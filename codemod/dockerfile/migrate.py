@@ -28,6 +28,24 @@ class DockerfileResult:
     new: bytes | None  # None: nothing to write
     passes: int = 0
     notes: list[str] = field(default_factory=list)
+    before: Dockerfile | None = field(default=None, repr=False)
+    after: Dockerfile | None = field(default=None, repr=False)
+
+
+def _maybe_secret(data: bytes, config: Config) -> bool:
+    """Could any rule find anything here? A cheap look before the analysis: most files have no secret word."""
+    if _PREFILTER.search(data):
+        return True
+    extra = config.extra_secret_words | config.extra_secret_names
+    low = data.lower()
+    return any(w.lower().encode() in low for w in extra)
+
+
+_PREFILTER = re.compile(
+    rb"(?i)pass|pwd|pword|psw|secret|token|key|auth|cred|cookie|salt|pin|private|session|api|"
+    rb"AKIA|ASIA|gh[pousr]_|github_pat|glpat|xox|sk_live|rk_live|sk-|npm_|pypi-|dckr_|eyJ|AIza|SG\.|"
+    rb"://[^/\s@]*:[^/\s@]*@|bearer|basic|webhook|sig="
+)
 
 
 _PRAGMA = re.compile(rb"^\s*#\s*migrate-secrets:\s*(global\s+)?ignore\s*=\s*([A-Za-z0-9_, ]+?)\s*$")
@@ -82,6 +100,9 @@ def migrate(data: bytes, path: str, config: Config, rules: Sequence[Rule] = ALL_
     variables a build step reads without naming them.
     """
     df = parse(data)
+    if not _maybe_secret(data, config):
+        return DockerfileResult([], None, 0, before=df)
+    before = df
     first = check(df, path, config, rules, context_dir)
     hits = first
     current = data
@@ -99,7 +120,9 @@ def migrate(data: bytes, path: str, config: Config, rules: Sequence[Rule] = ALL_
         hits = check(df, path, config, rules, context_dir)
     else:
         raise RewriteError(f"{path}: the rewrite did not settle after {MAX_PASSES} passes")
-    return DockerfileResult(first, current if current != data else None, passes)
+    changed = current != data
+    return DockerfileResult(first, current if changed else None, passes, before=before,
+                            after=df if changed else None)
 
 
 def _apply(df: Dockerfile, actions: list[Action]) -> bytes:
