@@ -61,6 +61,8 @@ def run_cmd(
     no_backup: bool = typer.Option(False, "--no-backup", help="With --apply: write no backups."),
     verbose: bool = typer.Option(False, "-v", "--verbose", help="Log skipped files."),
     version: bool = typer.Option(False, "--version", help="Print the version and exit."),
+    fix_python: bool = typer.Option(False, "--fix-python",
+                                    help="Also make Python env reads with a secret default required."),
     secret_style: str | None = typer.Option(
         None, "--secret-style", help="auto (file for shell-form RUN, env otherwise) | file | env"),
     branch: bool = typer.Option(False, "--branch", help="With --apply: commit the change on a new git branch."),
@@ -99,6 +101,8 @@ def run_cmd(
 
     if no_backup:
         config = replace(config, backup=False)
+    if fix_python:
+        config = replace(config, fix_python=True)
     if secret_style is not None:
         if secret_style not in ("auto", "file", "env"):
             _err(f"error: unknown --secret-style {secret_style!r} (auto, file, env)")

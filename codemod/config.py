@@ -27,6 +27,7 @@ class Config:
     backup: bool = True
     env_example: str | None = None
     max_file_size: int = 10 * 1024 * 1024
+    fix_python: bool = False
     source: str = field(default="", compare=False)
 
 
@@ -40,6 +41,7 @@ _KEYS = {
     "backup": "backup",
     "env-example": "env_example",
     "max-file-size": "max_file_size",
+    "fix-python": "fix_python",
 }
 
 
@@ -62,9 +64,9 @@ def from_mapping(data: dict[str, Any], source: str) -> Config:
             if value not in ("auto", "file", "env"):
                 raise ConfigError(f"{source}: secret-style must be auto, file or env")
             kwargs[attr] = value
-        elif attr == "backup":
+        elif attr in ("backup", "fix_python"):
             if not isinstance(value, bool):
-                raise ConfigError(f"{source}: backup must be true or false")
+                raise ConfigError(f"{source}: {key} must be true or false")
             kwargs[attr] = value
         elif attr == "max_file_size":
             if not isinstance(value, int) or value <= 0:

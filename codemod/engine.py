@@ -165,7 +165,9 @@ def run(paths: list[str], config: Config, *, jobs: int | None = None) -> RunResu
             if done.migration is not None:
                 result.migrations.append(done.migration)
 
-    _hand_off(result, dockerfiles, [f for f in files if f.kind == COMPOSE], config, orders)
+    composes = [f for f in files if f.kind == COMPOSE]
+    _hand_off(result, dockerfiles, composes, config, orders)
+    _python_and_env_files(result, files, composes, config)
     result.hits.sort(key=lambda h: h.finding.sort_key())
     return result
 
@@ -226,6 +228,68 @@ def _hand_off(result: RunResult, dockerfiles: list[tuple[Discovered, bytes, byte
         if new is not None:
             result.changes.append(FileChange(shown, "envfile", old, new))
             result.notes.append(f"{shown}: runtime variables listed for deployers")
+
+
+def _python_and_env_files(result: RunResult, files: list[Discovered], composes: list[Discovered],
+                          config: Config) -> None:
+    """The application beside the images: Python env reads with secret defaults, and env files."""
+    from codemod.discover import ENVFILE, PYTHON, git_root
+    from codemod.runtime import compose_services
+
+    services = [s for c in composes for s in compose_services(c.path)]
+    contexts = {f.path.parent.absolute() for f in files if f.kind == DOCKERFILE}
+    contexts |= {s.context for s in services if s.context is not None}
+    pythons = [f for f in files if f.kind == PYTHON]
+    if pythons and contexts:
+        _python(result, pythons, sorted(contexts, key=lambda p: len(p.parts), reverse=True), config)
+    envs = [(f.path, f.path.as_posix()) for f in files if f.kind == ENVFILE]
+    compose_env = [ef for s in services for ef in s.env_files]
+    if envs or compose_env:
+        from codemod.envfiles import envfile_findings
+
+        root = git_root(Path.cwd()) or Path.cwd()
+        for finding in envfile_findings(root, envs, compose_env, config=config):
+            result.hits.append(Hit(finding))
+
+
+def _python(result: RunResult, pythons: list[Discovered], contexts: list[Path], config: Config) -> None:
+    from collections.abc import Callable
+
+    from codemod.pyenv import PythonSyntaxError, dockerignore_matcher, env_reads, python_findings
+
+    matchers: dict[Path, Callable[[str], bool]] = {}
+    reads: set[str] = set()
+    for f in pythons:
+        absolute = f.path.absolute()
+        ctx = next((c for c in contexts if absolute.is_relative_to(c)), None)
+        if ctx is None:
+            continue  # not in any build context: not in an image
+        if ctx not in matchers:
+            ignore = ctx / ".dockerignore"
+            text = ignore.read_text(encoding="utf-8", errors="replace") if ignore.is_file() else ""
+            matchers[ctx] = dockerignore_matcher(text)
+        if matchers[ctx](absolute.relative_to(ctx).as_posix()):
+            continue
+        try:
+            data = read_checked(f.path, config)
+        except (OSError, ValueError):
+            continue
+        if b"environ" not in data and b"getenv" not in data:
+            continue
+        try:
+            found, new, values = python_findings(f.path.as_posix(), data, fix=config.fix_python, config=config)
+            reads.update(r.variable for r in env_reads(f.path.as_posix(), data))
+        except PythonSyntaxError as e:
+            result.notes.append(f"warning: {e} (Python file skipped; the Dockerfile migration still runs)")
+            continue
+        for finding in found:
+            result.hits.append(Hit(finding, secret_values=values))
+        result.secret_values.update(values)
+        if new is not None:
+            result.changes.append(FileChange(f.path, "python", data, new))
+    moved = sorted({k for items in result.moved.values() for k, _ in items} & reads)
+    for name in moved:
+        result.notes.append(f"the app reads {name}; it is now runtime configuration")
 
 
 def _env_order(df: Dockerfile) -> dict[str, int]:

@@ -25,6 +25,7 @@ class ComposeService:
     name: str
     dockerfile: Path  # resolved
     env_files: list[Path]
+    context: Path | None = None  # resolved build context
 
 
 def load_yaml(path: Path) -> Any:
@@ -68,7 +69,7 @@ def compose_services(compose: Path) -> list[ComposeService]:
             p = item.get("path") if isinstance(item, dict) else item
             if isinstance(p, str):
                 env_files.append(base / p)
-        out.append(ComposeService(compose, str(name), df, env_files))
+        out.append(ComposeService(compose, str(name), df, env_files, ctx_dir))
     return out
 
 
