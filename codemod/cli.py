@@ -17,7 +17,7 @@ from typer.core import TyperGroup
 
 from codemod import __version__
 
-SUBCOMMANDS = ("parse", "verify", "rollback", "docs", "rules", "explain", "run")
+SUBCOMMANDS = ("run", "verify", "rollback", "docs", "parse", "rules", "explain")
 
 
 class _FirstWordGroup(TyperGroup):
@@ -53,7 +53,7 @@ def run_cmd(
     dry_run: bool = typer.Option(False, "--dry-run", help="Show findings and the diff; write nothing (default)."),
     apply: bool = typer.Option(False, "--apply", help="Write the migration, with a timestamped backup per file."),
     check: bool = typer.Option(False, "--check", help="CI gate: one line per pending file, exit 1 when pending."),
-    fmt: str = typer.Option("text", "--format", help="text | json | diff"),
+    fmt: str = typer.Option("text", "--format", help="text | json | sarif | diff"),
     output: Path | None = typer.Option(None, "--output", help="Write the formatted output to FILE."),
     report: Path | None = typer.Option(None, "--report", help="Also write the JSON findings report to FILE."),
     show_values: bool = typer.Option(False, "--show-values", help="Do not redact secret values."),
@@ -84,8 +84,8 @@ def run_cmd(
     if sum((dry_run, apply, check)) > 1:
         _err("error: choose one of --dry-run, --apply, --check")
         raise typer.Exit(2)
-    if fmt not in ("text", "json", "diff"):
-        _err(f"error: unknown --format {fmt!r} (text, json, diff)")
+    if fmt not in ("text", "json", "diff", "sarif"):
+        _err(f"error: unknown --format {fmt!r} (text, json, sarif, diff)")
         raise typer.Exit(2)
     from codemod.config import ConfigError, find_config
     from codemod.engine import run
@@ -108,7 +108,9 @@ def run_cmd(
             _err(f"error: unknown --secret-style {secret_style!r} (auto, file, env)")
             raise typer.Exit(2)
         config = replace(config, secret_style=secret_style)
-    result = run(targets, config)
+    from codemod.term import progress, use_color
+
+    result = run(targets, config, progress=progress)
     redactor = Redactor(result, show_values)
     if verbose:
         for line in result.log:
@@ -141,10 +143,18 @@ def run_cmd(
         report.write_text(report_json(result, redactor, mode=mode), encoding="utf-8")
 
     out: list[str] = []
+    color = output is None and use_color(sys.stdout)
     if fmt == "json":
         out.append(report_json(result, redactor, mode=mode))
+    elif fmt == "sarif":
+        from codemod.discover import git_root
+        from codemod.sarif import sarif_json
+
+        out.append(sarif_json(result, redactor, root=git_root(Path(targets[0])) or Path.cwd()))
     elif fmt == "diff":
-        out.append(unified_diff(result, redactor))
+        from codemod.term import render_diff
+
+        out.append(render_diff(unified_diff(result, redactor), color=color))
     elif check:
         for c in result.changes:
             out.append(f"would migrate {c.path.as_posix()}\n")
@@ -153,8 +163,12 @@ def run_cmd(
         for err in result.errors:
             out.append(f"error: {redactor.text(err)}\n")
     else:
+        from codemod.term import render_diff, render_summary
+
         lines = summary_lines(result, applied=bool(written))
         out.append("\n".join(redactor.text(x) for x in lines) + "\n")
+        if color:
+            out.append(render_summary(result, redactor, color=color, applied=bool(written)))
         if apply:
             for w in written:
                 shown = (w.shown or w.path).as_posix()
@@ -162,7 +176,7 @@ def run_cmd(
             if result.errors and result.changes:
                 out.append("nothing written: fix the errors above first\n")
         elif result.changes:
-            out.append("\n" + unified_diff(result, redactor))
+            out.append("\n" + render_diff(unified_diff(result, redactor), color=color))
     text = "".join(out)
     if output is not None:
         output.write_text(text, encoding="utf-8")
@@ -276,6 +290,51 @@ def _journal_values() -> dict[str, str]:
         for h in out.hits:
             values.update({k: v for k, v in h.secret_values.items() if v})
     return values
+
+
+@app.command("rules", help="List the rules.")
+def rules_cmd() -> None:
+    from codemod.rulesdoc import rules_table
+
+    sys.stdout.write(rules_table())
+
+
+@app.command("explain", help="What a rule finds, why, an example and the fix: `explain MS001`.")
+def explain_cmd(code: str = typer.Argument(..., help="A rule code (MS001) or kind")) -> None:
+    from codemod.rulesdoc import explain
+
+    try:
+        sys.stdout.write(explain(code))
+    except KeyError:
+        _err(f"error: unknown rule {code!r} (see `migrate-secrets rules`)")
+        raise typer.Exit(2) from None
+
+
+@app.command("docs", help="Write docs/DOCKER_SECURITY_PATTERNS.md for this repository from its findings.")
+def docs_cmd(
+    paths: list[str] = typer.Argument(None, help="Files or directories (default: .)"),
+    output: Path | None = typer.Option(None, "--output", help="Where to write (docs/DOCKER_SECURITY_PATTERNS.md)"),
+) -> None:
+    from codemod.config import ConfigError, find_config
+    from codemod.discover import git_root
+    from codemod.docsgen import PAGE_PATH, security_patterns_page
+    from codemod.engine import run
+    from codemod.report import Redactor
+
+    targets = list(paths or ["."])
+    try:
+        config = find_config(Path(targets[0]))
+    except ConfigError as e:
+        _err(f"error: {e}")
+        raise typer.Exit(2) from None
+    root = git_root(Path(targets[0])) or Path(targets[0]).resolve()
+    result = run(targets, config)
+    page = Redactor(result).text(
+        security_patterns_page(result, repo_name=root.name, root=root, env_example=config.env_example))
+    dest = output or root / PAGE_PATH
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    dest.write_text(page, encoding="utf-8")
+    typer.echo(f"wrote {dest}")
 
 
 @app.command("parse", help="The scanner's view of Dockerfiles: one JSON object per line per file.")

@@ -7,9 +7,12 @@ error entry and never stops the run. Writing is the caller's decision
 
 from __future__ import annotations
 
+import contextlib
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from codemod.config import Config
 from codemod.discover import COMPOSE, DOCKERFILE, Discovered, discover
@@ -119,19 +122,31 @@ def analyse_dockerfile(path: Path, config: Config) -> tuple[str | None, bytes | 
     return None, (data if out.hits or out.new is not None else None), done
 
 
-def _analyse_all(paths: list[Path], config: Config, jobs: int | None
+def _analyse_all(paths: list[Path], config: Config, jobs: int | None, tick: Callable[[], None]
                  ) -> list[tuple[str | None, bytes | None, Analysed | None]]:
     workers = jobs if jobs is not None else (os.cpu_count() or 1)
+    out = []
     if workers <= 1 or len(paths) < PARALLEL_MIN:
-        return [analyse_dockerfile(p, config) for p in paths]
+        for p in paths:
+            out.append(analyse_dockerfile(p, config))
+            tick()
+        return out
     from concurrent.futures import ProcessPoolExecutor
 
     with ProcessPoolExecutor(max_workers=workers) as pool:
         # map keeps the input order: the result is the serial run's, file for file
-        return list(pool.map(analyse_dockerfile, paths, [config] * len(paths), chunksize=64))
+        for item in pool.map(analyse_dockerfile, paths, [config] * len(paths), chunksize=64):
+            out.append(item)
+            tick()
+    return out
 
 
-def run(paths: list[str], config: Config, *, jobs: int | None = None) -> RunResult:
+def _no_progress(total: int) -> contextlib.AbstractContextManager[Any]:
+    return contextlib.nullcontext(None)
+
+
+def run(paths: list[str], config: Config, *, jobs: int | None = None,
+        progress: Callable[[int], contextlib.AbstractContextManager[Any]] = _no_progress) -> RunResult:
     result = RunResult()
     files = discover(paths, include=config.include, exclude=config.exclude, log=result.log)
     result.files = files
@@ -143,7 +158,10 @@ def run(paths: list[str], config: Config, *, jobs: int | None = None) -> RunResu
             result.errors.append(f"{f.path}: broken symlink or symlink loop")
     todo = [f for f in files if f.kind == DOCKERFILE]
     orders: dict[Path, dict[str, int]] = {}
-    for f, (error, data, done) in zip(todo, _analyse_all([f.path for f in todo], config, jobs), strict=True):
+    with progress(len(todo)) as bar:
+        analysed = _analyse_all([f.path for f in todo], config, jobs,
+                                bar.advance if bar is not None else (lambda: None))
+    for f, (error, data, done) in zip(todo, analysed, strict=True):
         if error is not None:
             result.errors.append(error)
             continue
@@ -253,7 +271,6 @@ def _python_and_env_files(result: RunResult, files: list[Discovered], composes: 
 
 
 def _python(result: RunResult, pythons: list[Discovered], contexts: list[Path], config: Config) -> None:
-    from collections.abc import Callable
 
     from codemod.pyenv import PythonSyntaxError, dockerignore_matcher, env_reads, python_findings
 
