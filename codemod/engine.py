@@ -184,6 +184,7 @@ def run(paths: list[str], config: Config, *, jobs: int | None = None,
                 result.migrations.append(done.migration)
 
     composes = [f for f in files if f.kind == COMPOSE]
+    _invocations(result, files, config)
     _hand_off(result, dockerfiles, composes, config, orders)
     _python_and_env_files(result, files, composes, config)
     result.hits.sort(key=lambda h: h.finding.sort_key())
@@ -246,6 +247,35 @@ def _hand_off(result: RunResult, dockerfiles: list[tuple[Discovered, bytes, byte
         if new is not None:
             result.changes.append(FileChange(shown, "envfile", old, new))
             result.notes.append(f"{shown}: runtime variables listed for deployers")
+
+
+def _invocations(result: RunResult, files: list[Discovered], config: Config) -> None:
+    """Compose files, workflows, Makefiles and scripts that build the migrated Dockerfiles."""
+    from codemod.discover import MAKEFILE, SCRIPT, WORKFLOW
+    from codemod.invocations import InvocationError, migrate_compose, migrate_script, migrate_workflow
+
+    handlers = {COMPOSE: migrate_compose, WORKFLOW: migrate_workflow, MAKEFILE: migrate_script,
+                SCRIPT: migrate_script}
+    for f in files:
+        handler = handlers.get(f.kind)
+        if handler is None:
+            continue
+        try:
+            data = read_checked(f.path, config)
+        except (OSError, ValueError) as e:
+            reason = e.strerror if isinstance(e, OSError) and e.strerror else str(e)
+            result.errors.append(f"{f.path}: {reason}")
+            continue
+        try:
+            out = handler(f.path.absolute(), f.path.as_posix(), data, result.migrations)
+        except InvocationError as e:
+            result.errors.append(str(e))
+            continue
+        for finding in out.findings:
+            result.hits.append(Hit(finding))
+        result.notes.extend(f"{f.path}: {n}" for n in out.notes)
+        if out.new is not None:
+            result.changes.append(FileChange(f.path, f.kind, data, out.new, list(out.redact_spans)))
 
 
 def _python_and_env_files(result: RunResult, files: list[Discovered], composes: list[Discovered],

@@ -62,12 +62,15 @@ class InvocationResult:
 
     ``notes`` are warnings for a human (dynamic forms left alone, ``DOCKER_BUILDKIT=0``...);
     ``build_flags`` are the ``--secret`` flags a local ``docker build`` now needs.
+    ``redact_spans`` are byte spans of the input holding literal secret values (a committed
+    ``--build-arg NPM_TOKEN=npm_...``), for the diff's redaction like ``FileChange.redact_spans``.
     """
 
     findings: list[Finding] = field(default_factory=list)
     new: bytes | None = None
     notes: list[str] = field(default_factory=list)
     build_flags: list[str] = field(default_factory=list)
+    redact_spans: list[tuple[int, int]] = field(default_factory=list)
 
 
 def secret_id(arg: str) -> str:

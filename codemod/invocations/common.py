@@ -1,0 +1,443 @@
+"""Shared by the invocation rewriters: text spans, YAML node lookup, what a migration covers."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from codemod.invocations import (
+    BuildSecret,
+    DockerfileMigration,
+    InvocationError,
+    InvocationResult,
+    secret_id,
+)
+from codemod.model import Finding
+from codemod.source import decode, encode
+
+if TYPE_CHECKING:
+    from ruamel.yaml.nodes import Node
+
+NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+# ${V}, ${V:-x}, ${V-x}, ${V:?e}, ${V?e}, $V
+_SHELL_REF = re.compile(
+    r"\$(?:\{(?P<b>[A-Za-z_][A-Za-z0-9_]*)(?::?[-=?+](?:[^{}]|\$?\{[^{}]*\})*)?\}|(?P<p>[A-Za-z_][A-Za-z0-9_]*))"
+)
+_MAKE_REF = re.compile(r"\$(?:\((?P<p>[A-Za-z_][A-Za-z0-9_]*)\)|\{(?P<b>[A-Za-z_][A-Za-z0-9_]*)\})")
+_GH_EXPR = re.compile(r"\$\{\{\s*(?P<body>.*?)\s*\}\}", re.S)
+_GH_CONTEXT = re.compile(r"(?P<ctx>secrets|env|vars)\.(?P<name>[A-Za-z_][A-Za-z0-9_]*)")
+_BUILDKIT_OFF = re.compile(r"""\bDOCKER_BUILDKIT\b["']?\s*(?:[:?+]?=|:)\s*["']?0(?![0-9])""")
+_YAML_SPECIAL = re.compile(
+    r"(?i)(?:y|yes|n|no|true|false|on|off|null|~|[-+]?(?:[0-9][0-9_]*(?:\.[0-9_]*)?|\.[0-9]+)(?:e[-+]?[0-9]+)?"
+    r"|0x[0-9a-f]+|0o[0-7]+|\.inf|\.nan)"
+)
+_ALIAS = re.compile(r"[ \t]*:[ \t]*\*[^\s,\]}]+")
+_PLAIN_SAFE = re.compile(r"[A-Za-z0-9_$./@%+=,:{}-]*")
+
+
+# -- what the migrations cover ------------------------------------------------------------------
+
+
+@dataclass
+class Coverage:
+    """How each ARG name is now handled: a secret (its id), removed (dangling), runtime (removed, reached ENV)."""
+
+    secrets: dict[str, BuildSecret] = field(default_factory=dict)
+    removed: set[str] = field(default_factory=set)
+    runtime: set[str] = field(default_factory=set)
+
+    @classmethod
+    def of(cls, migrations: list[DockerfileMigration]) -> Coverage:
+        cov = cls()
+        for m in migrations:
+            for s in m.build_secrets:
+                cov.secrets.setdefault(s.arg, s)
+            cov.removed |= m.removed_args
+            cov.runtime |= m.runtime_args
+        return cov
+
+    def action(self, name: str) -> str | None:
+        """``secret``, ``runtime``, ``removed`` or None (not touched by the migration)."""
+        if name in self.secrets:
+            return "secret"
+        if name in self.runtime:
+            return "runtime"
+        if name in self.removed:
+            return "removed"
+        return None
+
+    def id_of(self, name: str) -> str:
+        s = self.secrets.get(name)
+        return s.id if s is not None else secret_id(name)
+
+    def __bool__(self) -> bool:
+        return bool(self.secrets or self.removed or self.runtime)
+
+
+def strong_secret_name(name: str) -> bool:
+    from codemod.analysis.names import classify_name
+
+    c = classify_name(name)
+    return c.secret and not c.weak
+
+
+def literal_value_class(name: str, value: str) -> str:
+    """``real-looking``/``placeholder``/... for a literal value (never the value itself)."""
+    from codemod.analysis.names import classify_name
+    from codemod.analysis.values import classify_value
+
+    kind = classify_value(value, name_is_password_like=classify_name(name).password_like)
+    return kind.value if kind.value in ("real-looking", "placeholder") else ""
+
+
+def env_var_of(value: str, mode: str) -> tuple[str | None, str]:
+    """The variable a build-arg value expands, and how: (name, ``var``|``make``|``secrets``|``env``|``expr``).
+
+    ``mode`` is ``shell``, ``make``, ``workflow`` or ``compose``. (None, ``literal``)
+    when the value is not a single reference.
+    """
+    v = value
+    if mode in ("workflow", "compose") or "${{" in v:
+        m = _GH_EXPR.fullmatch(v)
+        if m is not None:
+            c = _GH_CONTEXT.fullmatch(m.group("body"))
+            if c is not None and c.group("ctx") in ("secrets", "env"):
+                return c.group("name"), c.group("ctx")
+            return None, "expr"
+    if mode == "make":
+        m = _MAKE_REF.fullmatch(v)
+        if m is not None:
+            return m.group("p") or m.group("b"), "make"
+        if v.startswith("$$"):
+            v = v[1:]
+        else:
+            return None, "literal"
+    m = _SHELL_REF.fullmatch(v)
+    if m is not None:
+        return m.group("p") or m.group("b"), "var"
+    return None, "literal"
+
+
+def buildkit_disabled_lines(text: str) -> list[int]:
+    return [line_no(text, m.start()) for m in _BUILDKIT_OFF.finditer(text)]
+
+
+# -- text -----------------------------------------------------------------------------------------
+
+
+def line_no(text: str, index: int) -> int:
+    """1-based line (on ``\\n`` only, as the rest of the project counts) of a character index."""
+    return text.count("\n", 0, index) + 1
+
+
+def line_start(text: str, index: int) -> int:
+    return text.rfind("\n", 0, index) + 1
+
+
+def line_end(text: str, index: int) -> int:
+    """Index just past the ``\\n`` ending the line that holds ``index`` (or the end of the text)."""
+    nl = text.find("\n", index)
+    return len(text) if nl < 0 else nl + 1
+
+
+def only_blank_before(text: str, index: int) -> bool:
+    return text[line_start(text, index) : index].strip(" \t") == ""
+
+
+def rest_is_blank_or_comment(text: str, index: int) -> bool:
+    end = text.find("\n", index)
+    rest = text[index : len(text) if end < 0 else end].rstrip("\r")
+    stripped = rest.strip(" \t")
+    return stripped == "" or (stripped.startswith("#") and (rest == stripped or rest[0] in " \t"))
+
+
+def newline_of(text: str) -> str:
+    crlf = text.count("\r\n")
+    return "\r\n" if crlf and crlf * 2 >= text.count("\n") else "\n"
+
+
+def insertion(text: str, at: int, lines: list[str], nl: str) -> str:
+    """Whole lines to insert at a line start; at the end of a file without a final newline, keep it that way."""
+    if at >= len(text) and text and not text.endswith("\n"):
+        return nl + nl.join(lines)
+    return "".join(line + nl for line in lines)
+
+
+def render_scalar(value: str) -> str:
+    """``value`` as a YAML scalar: plain when that reads back as the same string, else double-quoted."""
+    if (
+        value
+        and _PLAIN_SAFE.fullmatch(value)
+        and not _YAML_SPECIAL.fullmatch(value)
+        and value[0] not in "{}-:,%@"
+        and ": " not in value
+        and not value.endswith(":")
+    ):
+        return value
+    return json.dumps(value, ensure_ascii=False)
+
+
+class Editor:
+    """Edits of a decoded text as (start, end, replacement); applied once, in creation order at one point."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self._edits: list[tuple[int, int, int, str]] = []
+
+    def replace(self, start: int, end: int, new: str) -> None:
+        self._edits.append((start, end, len(self._edits), new))
+
+    def insert(self, at: int, new: str) -> None:
+        self.replace(at, at, new)
+
+    def delete(self, start: int, end: int) -> None:
+        self.replace(start, end, "")
+
+    def __bool__(self) -> bool:
+        return bool(self._edits)
+
+    def apply(self) -> str:
+        # Insertions at a point go before a replacement starting there, in the order they were made.
+        ordered = sorted(self._edits, key=lambda e: (e[0], e[1] > e[0], e[2]))
+        out: list[str] = []
+        pos = 0
+        for start, end, _, new in ordered:
+            if start < pos or end < start or end > len(self.text):
+                raise ValueError(f"overlapping invocation edits at {start}")
+            out.append(self.text[pos:start])
+            out.append(new)
+            pos = end
+        out.append(self.text[pos:])
+        return "".join(out)
+
+
+def redact_literal(result: InvocationResult, name: str, value: str, start: int, end: int, covered: bool) -> None:
+    """Remember a literal value's span (character indices until :func:`finish` makes them bytes)."""
+    # anything with a `$` is an expansion of some kind, not a value written down
+    if value and end > start and (covered or strong_secret_name(name)) and "$" not in value:
+        result.redact_spans.append((start, end))
+
+
+def finish(result: InvocationResult, text: str, editor: Editor) -> InvocationResult:
+    if result.redact_spans:
+        spans = sorted(set(result.redact_spans))
+        if not text.isascii():
+            spans = [(len(encode(text[:a])), len(encode(text[:b]))) for a, b in spans]
+        result.redact_spans = spans
+    if editor:
+        new = encode(editor.apply())
+        if new != encode(text):
+            result.new = new
+    result.findings.sort(key=lambda f: f.sort_key())
+    result.build_flags = list(dict.fromkeys(result.build_flags))
+    result.notes = list(dict.fromkeys(result.notes))
+    return result
+
+
+def finding(display: str, text: str, index: int, variable: str, kind: str, message: str, *,
+            fixable: bool = True, fix: str = "", value_class: str = "") -> Finding:
+    col = column(text, index) + 1
+    return Finding(display, line_no(text, index), variable, kind, message, fixable=fixable, value_class=value_class,
+                   column=col, fix=fix)
+
+
+def secret_flag(sid: str, var: str) -> str:
+    return f"--secret id={sid},env={var}"
+
+
+# -- YAML ---------------------------------------------------------------------------------------
+
+
+def decode_text(data: bytes) -> str:
+    return decode(data)
+
+
+def parse_yaml(text: str, display: str) -> Node | None:
+    """The composed node tree (ruamel.yaml), or InvocationError with ``display:line: reason``."""
+    from ruamel.yaml import YAML
+    from ruamel.yaml.error import MarkedYAMLError, YAMLError
+    from ruamel.yaml.reader import ReaderError
+
+    yaml = YAML(typ="rt")
+    try:
+        node = yaml.compose(text)
+    except ReaderError as e:
+        raise InvocationError(f"{display}:{line_no(text, e.position)}: not valid YAML text ({e.reason})") from None
+    except MarkedYAMLError as e:
+        mark = e.problem_mark or e.context_mark
+        index = getattr(mark, "index", None)
+        line = line_no(text, index) if isinstance(index, int) else mark.line + 1 if mark is not None else 1
+        reason = e.problem or e.context or "not valid YAML"
+        raise InvocationError(f"{display}:{line}: {reason}") from None
+    except YAMLError as e:
+        raise InvocationError(f"{display}:1: {e}") from None
+    if node is not None:
+        _check_duplicates(node, text, display, set())
+    return node
+
+
+def _check_duplicates(node: Node, text: str, display: str, seen: set[int]) -> None:
+    from ruamel.yaml.nodes import MappingNode, SequenceNode
+
+    if id(node) in seen:
+        return
+    seen.add(id(node))
+    if isinstance(node, MappingNode):
+        keys: set[str] = set()
+        for k, v in node.value:
+            if is_scalar(k) and k.tag != "tag:yaml.org,2002:merge":
+                if k.value in keys:
+                    line = line_no(text, k.start_mark.index)
+                    raise InvocationError(f"{display}:{line}: duplicate key '{k.value}'")
+                keys.add(k.value)
+            _check_duplicates(v, text, display, seen)
+    elif isinstance(node, SequenceNode):
+        for item in node.value:
+            _check_duplicates(item, text, display, seen)
+
+
+def is_map(node: Any) -> bool:
+    from ruamel.yaml.nodes import MappingNode
+
+    return isinstance(node, MappingNode)
+
+
+def is_seq(node: Any) -> bool:
+    from ruamel.yaml.nodes import SequenceNode
+
+    return isinstance(node, SequenceNode)
+
+
+def is_scalar(node: Any) -> bool:
+    from ruamel.yaml.nodes import ScalarNode
+
+    return isinstance(node, ScalarNode)
+
+
+def is_block(node: Node) -> bool:
+    return not getattr(node, "flow_style", False)
+
+
+def get(node: Node | None, key: str) -> tuple[Node, Node] | None:
+    """The (key node, value node) of a direct ``key`` of a mapping node (merge keys are not followed)."""
+    if node is None or not is_map(node):
+        return None
+    for k, v in node.value:
+        if is_scalar(k) and k.value == key and k.tag != "tag:yaml.org,2002:merge":
+            return k, v
+    return None
+
+
+def has_merge(node: Node) -> bool:
+    return is_map(node) and any(is_scalar(k) and k.tag == "tag:yaml.org,2002:merge" for k, _ in node.value)
+
+
+def is_alias_of_earlier(key: Node, value: Node) -> bool:
+    """A value written as ``*alias`` composes to the anchored node, which starts before its key."""
+    return bool(value.start_mark.index < key.end_mark.index)
+
+
+def content_end(text: str, node: Node) -> int:
+    """Index of the last character of a node's own text (block collections end at their last child)."""
+    if is_map(node) and node.value and is_block(node):
+        return pair_end(text, *node.value[-1])
+    if is_seq(node) and node.value and is_block(node):
+        return content_end(text, node.value[-1])
+    if is_scalar(node) and getattr(node, "style", None) in ("|", ">"):
+        # A block scalar's end mark follows its trailing blank lines; stop at its last content line.
+        lines = block_scalar_lines(text, node)
+        end = lines[-1][1] if lines else line_end(text, node.start_mark.index)
+        return max(end - 1, node.start_mark.index)
+    return max(int(node.end_mark.index) - 1, int(node.start_mark.index))
+
+
+def pair_end(text: str, key: Node, value: Node) -> int:
+    """Index of the last character of a ``key: value`` pair."""
+    if is_scalar(value) and value.start_mark.index == value.end_mark.index:
+        # ``key:`` with no value: its (null) node is marked at the next token
+        return text.index(":", key.end_mark.index)
+    if is_alias_of_earlier(key, value):
+        # ``key: *name`` composes to the anchored node, written earlier: end at the alias itself
+        m = _ALIAS.match(text, key.end_mark.index)
+        if m is not None:
+            return m.end() - 1
+    return content_end(text, value)
+
+
+def after_pair(text: str, key: Node, value: Node) -> int:
+    return line_end(text, pair_end(text, key, value))
+
+
+def after_node(text: str, node: Node) -> int:
+    """Start of the line after the node's last content line (where a sibling block may be inserted)."""
+    return line_end(text, content_end(text, node))
+
+
+def block_scalar_lines(text: str, node: Node) -> list[tuple[int, int]]:
+    """(start, end) of each physical content line of a ``|``/``>`` scalar; end is past its ``\\n``."""
+    start = line_end(text, node.start_mark.index)
+    end = int(node.end_mark.index)
+    out: list[tuple[int, int]] = []
+    pos = start
+    while pos < end:
+        stop = line_end(text, pos)
+        out.append((pos, min(stop, len(text))))
+        if stop == pos:
+            break
+        pos = stop
+    # trailing blank lines are chomped away or kept as the value's end: never content we edit
+    while out and text[out[-1][0] : out[-1][1]].strip() == "":
+        out.pop()
+    return out
+
+
+def scalar_source(text: str, node: Node) -> str:
+    return text[node.start_mark.index : node.end_mark.index]
+
+
+def column(text: str, index: int) -> int:
+    start = line_start(text, index)
+    bom = 1 if start == 0 and text.startswith("\ufeff") and index > 0 else 0
+    return index - start - bom
+
+
+def seq_indent(node: Node | None, text: str) -> int | None:
+    """How far a block sequence's dashes sit right of their key, from the first one found in the tree."""
+    if node is None:
+        return None
+    stack: list[Node] = [node]
+    seen: set[int] = set()
+    while stack:
+        n = stack.pop()
+        if id(n) in seen:
+            continue
+        seen.add(id(n))
+        if is_map(n):
+            for k, v in n.value:
+                if is_seq(v) and is_block(v) and v.value and not is_alias_of_earlier(k, v):
+                    return column(text, v.start_mark.index) - column(text, k.start_mark.index)
+                stack.append(v)
+        elif is_seq(n):
+            stack.extend(reversed(n.value))
+    return None
+
+
+def map_step(node: Node | None, text: str, default: int = 2) -> int:
+    """The indentation step of block mappings, from the first nested block mapping found."""
+    if node is None or not is_map(node):
+        return default
+    stack: list[Node] = [node]
+    while stack:
+        n = stack.pop()
+        if is_map(n) and is_block(n):
+            for k, v in n.value:
+                if is_map(v) and is_block(v) and v.value and not is_alias_of_earlier(k, v):
+                    child = v.value[0][0]
+                    if line_no(text, child.start_mark.index) > line_no(text, k.start_mark.index):
+                        step = column(text, child.start_mark.index) - column(text, k.start_mark.index)
+                        if step > 0:
+                            return step
+                stack.append(v)
+    return default
