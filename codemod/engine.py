@@ -197,15 +197,16 @@ def _migration(path: Path, before: Dockerfile, after: Dockerfile, secrets: dict[
     args_after = {kv.key for i in after.instructions if i.effective == "ARG" for kv in i.kvs}
     flow = analyse(before)
     removed = {p.name for p in flow.pairs if p.what == "ARG" and p.name not in args_after}
-    runtime = set()
+    runtime: dict[str, list[str]] = {}
     for p in flow.pairs:
         if p.what == "ENV" and (ref := reference(p.kv.value)) is not None and ref[0] in removed:
-            runtime.add(ref[0])
+            runtime.setdefault(ref[0], []).append(p.name)
     return DockerfileMigration(
         dockerfile=path.resolve(),
         build_secrets=[BuildSecret(arg=var, id=sid) for sid, var in secrets.items()],
         removed_args=removed - set(secrets.values()),
-        runtime_args=runtime - set(secrets.values()),
+        runtime_args=set(runtime) - set(secrets.values()),
+        runtime_env={k: v for k, v in runtime.items() if k not in secrets.values()},
     )
 
 

@@ -47,13 +47,15 @@ class DockerfileMigration:
 
     ``dockerfile`` is the resolved real path. ``removed_args`` are ARGs no longer
     declared (a ``--build-arg`` for them is dangling); ``runtime_args`` are removed
-    ARGs whose value used to reach ENV, which compose must now pass at runtime.
+    ARGs whose value used to reach ENV, which compose must now pass at runtime;
+    ``runtime_env`` names the ENV variables each of them reached (``ENV X=${X_DEFAULT}``: X).
     """
 
     dockerfile: Path
     build_secrets: list[BuildSecret] = field(default_factory=list)
     removed_args: set[str] = field(default_factory=set)
     runtime_args: set[str] = field(default_factory=set)
+    runtime_env: dict[str, list[str]] = field(default_factory=dict)
 
 
 @dataclass

@@ -47,6 +47,7 @@ class Coverage:
     secrets: dict[str, BuildSecret] = field(default_factory=dict)
     removed: set[str] = field(default_factory=set)
     runtime: set[str] = field(default_factory=set)
+    runtime_env: dict[str, list[str]] = field(default_factory=dict)
 
     @classmethod
     def of(cls, migrations: list[DockerfileMigration]) -> Coverage:
@@ -56,6 +57,8 @@ class Coverage:
                 cov.secrets.setdefault(s.arg, s)
             cov.removed |= m.removed_args
             cov.runtime |= m.runtime_args
+            for arg, names in m.runtime_env.items():
+                cov.runtime_env.setdefault(arg, list(names))
         return cov
 
     def action(self, name: str) -> str | None:

@@ -241,7 +241,8 @@ def _service(f: _File, name_node: Node, svc: Node, per_dockerfile: dict[Path, li
     _edit_args(f, args, removed, all_gone)
     _add_build_secrets(f, bkey, build, args, all_gone, need)
     for a in runtime:
-        _add_environment(f, svc, a, service)
+        for key in cov.runtime_env.get(a.name, [a.name]):
+            _add_environment(f, svc, a, service, key)
 
 
 def _build_secrets_blocked(build: Node) -> str:
@@ -421,32 +422,33 @@ def _env_file_defines(f: _File, svc: Node, name: str) -> str | None:
     return None
 
 
-def _add_environment(f: _File, svc: Node, a: _Arg, service: str) -> None:
+def _add_environment(f: _File, svc: Node, a: _Arg, service: str, key: str) -> None:
+    """Pass the runtime secret the build arg used to bake in as ``key`` (the ENV name) at runtime."""
     text = f.text
-    src_file = _env_file_defines(f, svc, a.name)
+    src_file = _env_file_defines(f, svc, key)
     if src_file is not None:
-        f.note(a.start, f"{a.name} is defined in env_file {src_file} of service {service}; environment left as is")
+        f.note(a.start, f"{key} is defined in env_file {src_file} of service {service}; environment left as is")
         return
     env = get(svc, "environment")
     value = a.value if a.value is not None else "${" + a.name + "}"
     as_map = (a.value_src if a.value_src is not None and a.value is not None else render_scalar(value))
-    as_list = render_scalar(f"{a.name}={value}")
+    as_list = render_scalar(f"{key}={value}")
     if env is None:
         ind = column(text, svc.value[0][0].start_mark.index)
         f.insert_lines(after_node(text, svc),
-                       [" " * ind + "environment:", " " * (ind + f.step) + f"{a.name}: {as_map}"])
+                       [" " * ind + "environment:", " " * (ind + f.step) + f"{key}: {as_map}"])
         return
     ekey, eval_ = env
     names = _env_names(eval_)
     if names is None or not is_block(eval_) or not eval_.value or is_alias_of_earlier(ekey, eval_):
         f.add(ekey.start_mark.index, a.name, f"environment of service {service} is not a block list or mapping "
-              f"of its own: add {a.name} by hand", fixable=False)
+              f"of its own: add {key} by hand", fixable=False)
         return
-    if a.name in names:
+    if key in names:
         return
     if is_map(eval_):
         ind = column(text, eval_.value[0][0].start_mark.index)
-        f.insert_lines(after_node(text, eval_), [" " * ind + f"{a.name}: {as_map}"])
+        f.insert_lines(after_node(text, eval_), [" " * ind + f"{key}: {as_map}"])
     else:
         dash = column(text, eval_.start_mark.index)
         f.insert_lines(after_node(text, eval_), [" " * dash + "- " + as_list])
