@@ -13,7 +13,7 @@ test:
 	$(PYTHON) -m pytest -q
 
 lint:
-	$(PYTHON) -m ruff check codemod tests bench
+	$(PYTHON) -m ruff check codemod tests bench fuzz
 	$(PYTHON) -m mypy
 
 bench:
@@ -21,3 +21,8 @@ bench:
 
 fixtures-update:
 	$(PYTHON) tests/update_fixtures.py
+
+fuzz:
+	$(PIP) install -q atheris
+	mkdir -p fuzz/corpus fuzz/artifacts
+	$(PYTHON) fuzz/fuzz_migrate.py fuzz/corpus -max_total_time=600 -max_len=8192 -artifact_prefix=fuzz/artifacts/

@@ -20,9 +20,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from generate import generate  # noqa: E402
-
 from codemod.dockerfile.scanner import parse  # noqa: E402
+
+from generate import generate  # noqa: E402
 
 RUNS = int(os.environ.get("BENCH_RUNS", "3"))
 SIZES = [int(n) for n in os.environ.get("BENCH_SIZES", "1000,10000").split(",")]

@@ -1,10 +1,9 @@
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pytest
-
-import sys
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "bench"))  # the synthetic-repository generator is shared with make bench

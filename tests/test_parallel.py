@@ -8,6 +8,7 @@ import pytest
 
 from codemod.config import Config
 from codemod.engine import PARALLEL_MIN, run
+
 from generate import generate
 
 
