@@ -20,15 +20,14 @@ def apply_edits(data: bytes, edits: list[Edit]) -> bytes:
     """Copy every byte outside the edits from ``data``; identical edits count once."""
     out: list[bytes] = []
     pos = 0
-    last: Edit | None = None
-    for e in sorted(set(edits)):
+    # an insertion sorts before a change starting at the same byte: it lands in front of it
+    for e in sorted(set(edits), key=lambda e: (e.start, e.end != e.start, e.end, e.text)):
         if not 0 <= e.start <= e.end <= len(data):
             raise OverlapError(f"edit {e.start}..{e.end} outside 0..{len(data)}")
-        if e.start < pos or (last is not None and e.start == pos and last.start == e.start and e.end > e.start):
+        if e.start < pos:
             raise OverlapError(f"edits overlap at byte {e.start}")
         out.append(data[pos : e.start])
         out.append(e.text)
         pos = e.end
-        last = e
     out.append(data[pos:])
     return b"".join(out)

@@ -169,6 +169,7 @@ def run(paths: list[str], config: Config, *, jobs: int | None = None,
         if data is None:
             continue
         out = done.result
+        result.notes.extend(f"{f.path}: {n}" for n in out.notes)
         result.setting_values |= done.settings
         orders[f.path] = done.env_order
         dockerfiles.append((f, data, out.new, out.hits))

@@ -34,6 +34,7 @@ SECURE_BLOCK = [
     "# accidental exposure in image layers or build cache.",
 ]
 SECURE_MARKER = SECURE_BLOCK[0].encode()
+BOM = b"\xef\xbb\xbf"
 KEPT_ENV_COMMENT = "# Non-sensitive default paths and configuration only"
 
 
@@ -45,6 +46,7 @@ class Layout:
     def __init__(self, df: Dockerfile) -> None:
         self.df = df
         self.data = df.data
+        self.bom = len(BOM) if df.data.startswith(BOM) else 0
         cont = re.escape(df.escape)
         self._tail = re.compile(rb"[ \t]*(?:" + cont.encode() + rb")?[ \t]*\r?\n?")
 
@@ -87,12 +89,12 @@ class Layout:
         start = ins.start
         k = _line_no(df, ins.start) - 1
         while k >= 0 and df.starts[k] >= floor and k not in directive_lines:
-            text = df.lines[k].strip()
+            text = (df.lines[k].removeprefix(BOM) if k == 0 else df.lines[k]).strip()
             if not text.startswith(b"#"):
                 break
             start = df.starts[k]
             k -= 1
-        return start
+        return max(start, self.bom)
 
 
 def _line_no(df: Dockerfile, offset: int) -> int:
@@ -204,7 +206,7 @@ def _mount_edits(lay: Layout, mounts: dict[int, list[tuple[str, str, str]]],
                 exports.append(f'export {var}="$(cat /run/secrets/{sid})" && ')
             if flag not in flags:
                 flags.append(flag)
-        prefix = "".join(exports).encode()
+        prefix = encode("".join(exports))
         for writer, _undo in merges.get(i, []):
             w = df.instructions[writer]
             start = w.byte_offset(w.args_index)
@@ -213,7 +215,7 @@ def _mount_edits(lay: Layout, mounts: dict[int, list[tuple[str, str, str]]],
             edits.append(Edit(w.start, w.end, b""))
         fat = ins.byte_offset(_flags_index(ins))
         aat = ins.byte_offset(ins.args_index)
-        flag_text = (" ".join(flags) + " ").encode()
+        flag_text = encode(" ".join(flags) + " ")
         if fat == aat:
             edits.append(Edit(fat, fat, flag_text + prefix))
         else:
@@ -223,7 +225,7 @@ def _mount_edits(lay: Layout, mounts: dict[int, list[tuple[str, str, str]]],
         undos = [u for _, u in merges.get(i, [])]
         if undos:
             end = lay.content_end(ins.end - 1) if ins.end > ins.start else ins.end
-            edits.append(Edit(end, end, (" && " + " && ".join(undos)).encode()))
+            edits.append(Edit(end, end, encode(" && " + " && ".join(undos))))
     if env_style:
         edits.extend(_syntax_edits(df, nl))
     return edits

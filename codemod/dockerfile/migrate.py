@@ -107,19 +107,27 @@ def migrate(data: bytes, path: str, config: Config, rules: Sequence[Rule] = ALL_
     hits = first
     current = data
     passes = 0
-    while passes < MAX_PASSES:
-        actions = [a for h in hits if h.finding.fixable for a in h.actions]
-        if not actions:
-            break
-        passes += 1
-        new = _apply(df, actions)
-        if new == current:
-            break
-        df = parse(new)
-        current = new
-        hits = check(df, path, config, rules, context_dir)
-    else:
-        raise RewriteError(f"{path}: the rewrite did not settle after {MAX_PASSES} passes")
+    try:
+        while passes < MAX_PASSES:
+            actions = [a for h in hits if h.finding.fixable for a in h.actions]
+            if not actions:
+                break
+            passes += 1
+            new = _apply(df, actions)
+            if new == current:
+                break
+            df = parse(new)
+            current = new
+            hits = check(df, path, config, rules, context_dir)
+        else:
+            raise RewriteError(f"the rewrite did not settle after {MAX_PASSES} passes")
+    except RewriteError as e:
+        # ruff's "Reverting all changes": the file stays as it is, its findings go to a human
+        for h in first:
+            if h.finding.fixable:
+                h.finding = replace(h.finding, fixable=False, fix=f"not rewritten: {e}")
+                h.actions, h.build_secrets, h.moved = [], {}, {}
+        return DockerfileResult(first, None, passes, notes=[f"left unchanged: {e}"], before=before)
     changed = current != data
     return DockerfileResult(first, current if changed else None, passes, before=before,
                             after=df if changed else None)
@@ -134,6 +142,8 @@ def _apply(df: Dockerfile, actions: list[Action]) -> bytes:
         out = parse(new)
     except ParseError as e:
         raise RewriteError(f"the rewritten file would not parse (line {e.line}: {e.reason})") from None
+    except UnicodeError as e:  # pragma: no cover - bytes are decoded with surrogateescape
+        raise RewriteError(f"the rewritten file would not decode ({e})") from None
     _check_pairs(df, out, actions)
     return new
 

@@ -8,7 +8,6 @@ into byte edits at once, so fixes on one ENV never overlap.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -64,16 +63,19 @@ class Context:
         self.context_dir = context_dir
         self._npmrc: set[str] | None = None
         self._plans: dict[tuple[int, int], BuildPlan | None] = {}
+        self._names: dict[str, NameClass] = {}
 
-    @functools.cache  # noqa: B019 - one Context per file
     def name_class(self, name: str) -> NameClass:
-        c = self.config
-        return classify_name(
-            name,
-            extra_secret_words=c.extra_secret_words,
-            extra_allow_words=c.extra_allow_words,
-            extra_secret_names=c.extra_secret_names,
-        )
+        known = self._names.get(name)
+        if known is None:
+            c = self.config
+            self._names[name] = known = classify_name(
+                name,
+                extra_secret_words=c.extra_secret_words,
+                extra_allow_words=c.extra_allow_words,
+                extra_secret_names=c.extra_secret_names,
+            )
+        return known
 
     def resolved(self, pair: Pair) -> tuple[str | None, Pair | None]:
         """The value a pair has in the image, following one ``$ARG`` reference."""
