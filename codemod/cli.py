@@ -131,11 +131,13 @@ def run_cmd(
         except vcs.VcsError as ve:
             _err(f"error: {redactor.text(str(ve))}")
             raise typer.Exit(2) from None
+    journal_error = ""
     if apply and not result.errors and result.changes:
-        from codemod.write import WriteError, apply_changes
+        from codemod.write import WriteError, apply_changes_ex
 
         try:
-            written = apply_changes(result.changes, backup=config.backup, root=repo_root)
+            applied = apply_changes_ex(result.changes, backup=config.backup, root=repo_root)
+            written, journal_error = applied.written, applied.journal_error
         except WriteError as we:
             write_error = redactor.text(str(we))
 
@@ -182,6 +184,12 @@ def run_cmd(
         output.write_text(text, encoding="utf-8")
     else:
         sys.stdout.write(text)
+    if journal_error:
+        _err(f"warning: could not write the migration journal ({journal_error}): "
+             "`migrate-secrets rollback` will need --force")
+    if result.errors and fmt != "text":
+        for err in result.errors:
+            _err(f"error: {redactor.text(err)}")
     if write_error:
         _err(f"error: {write_error}")
     elif branch and written:

@@ -106,10 +106,49 @@ def _backup_path(real: Path, stamp: str) -> Path:
     return cand
 
 
+class _Failed(Exception):
+    """A write failed; ``shown`` is the file the user knows it by."""
+
+    def __init__(self, shown: object, error: OSError) -> None:
+        super().__init__(f"{shown}: {error.strerror or error}")
+        self.shown = shown
+
+
+def _write(shown: object, target: Path, data: bytes, like: os.stat_result | None) -> None:
+    try:
+        atomic_write(target, data, like=like)
+    except OSError as e:
+        raise _Failed(shown, e) from None
+
+
+def _clean_stale_temps(dirs: set[Path]) -> None:
+    """Temp files a killed run left behind (``.<name>.<random>.migrate-secrets.tmp``)."""
+    for d in dirs:
+        for tmp in d.glob(".*.migrate-secrets.tmp"):
+            with contextlib.suppress(OSError):
+                tmp.unlink()
+
+
+@dataclass
+class Applied:
+    written: list[Written]
+    journal_error: str = ""
+
+
 def apply_changes(changes: list[FileChange], *, backup: bool = True, stamp: str | None = None,
                   root: Path | None = None) -> list[Written]:
     """Write every change or none. Raises WriteError naming the file and the reason."""
+    return apply_changes_ex(changes, backup=backup, stamp=stamp, root=root).written
+
+
+def apply_changes_ex(changes: list[FileChange], *, backup: bool = True, stamp: str | None = None,
+                     root: Path | None = None) -> Applied:
+    """:func:`apply_changes`, also saying whether the journal (what ``rollback`` reads) was written."""
     stamp = stamp or stamp_now()
+    base = root or Path.cwd()
+    # Dockerfiles last: a run killed halfway leaves Dockerfiles still to migrate, so a rerun
+    # sees them again and finishes the env examples, compose files and workflows too
+    changes = sorted(changes, key=lambda c: c.kind == "dockerfile")
     plan: list[tuple[FileChange, Path, os.stat_result | None]] = []
     st: os.stat_result | None
     for c in changes:
@@ -134,50 +173,67 @@ def apply_changes(changes: list[FileChange], *, backup: bool = True, stamp: str 
             raise WriteError(f"{c.path}: file is not writable")
         plan.append((c, real, st))
 
+    _clean_stale_temps({real.parent for _, real, _ in plan})
+    if backup:
+        exclude_backups(base)  # before the first backup exists: a crash never leaves one visible to git
     written: list[Written] = []
     backups: list[Path] = []
     try:
         for c, real, st in plan:
             if c.old is not None and backup:
                 b = _backup_path(real, stamp)
-                atomic_write(b, c.old, like=st)
+                _write(f"{c.path} (its backup)", b, c.old, st)
                 backups.append(b)
                 written.append(Written(real, b, c.path))
             else:
                 written.append(Written(real, None, c.path))
-        done: list[tuple[FileChange, Path, os.stat_result | None]] = []
-        try:
-            for item in plan:
-                c, real, st = item
-                if c.old is not None and real.read_bytes() != c.old:
-                    raise WriteError(f"{c.path}: changed on disk while writing; not overwritten")
-                atomic_write(real, c.new, like=st)
-                done.append(item)
-        except BaseException:
-            for c, real, st in reversed(done):
-                with contextlib.suppress(OSError):
-                    if c.old is None:
-                        real.unlink()
-                    else:
-                        atomic_write(real, c.old, like=st)
-            raise
-    except OSError as e:
-        for b in backups:
-            with contextlib.suppress(OSError):
-                b.unlink()
-        raise WriteError(f"{getattr(e, 'filename', None) or '?'}: {e.strerror or e}; nothing changed") from None
-    except WriteError:
-        for b in backups:
-            with contextlib.suppress(OSError):
-                b.unlink()
+        _replace_all(plan)
+    except _Failed as e:
+        _drop(backups)
+        raise WriteError(f"{e}; nothing changed") from None
+    except WriteError as e:
+        if "could not restore" in str(e):
+            raise  # the backups stay: they are the way back
+        _drop(backups)
         raise
-    base = root or Path.cwd()
-    exclude_backups(base)
-    _journal(base, stamp, [(w, c.new) for w, (c, _, _) in zip(written, plan, strict=True)])
-    return written
+    error = _journal(base, stamp, [(w, c.new) for w, (c, _, _) in zip(written, plan, strict=True)])
+    return Applied(written, error)
 
 
-def _journal(root: Path, stamp: str, entries: list[tuple[Written, bytes]]) -> None:
+def _replace_all(plan: list[tuple[FileChange, Path, os.stat_result | None]]) -> None:
+    """Replace each file; on a failure put back the ones already replaced, or say which could not be."""
+    done: list[tuple[FileChange, Path, os.stat_result | None]] = []
+    try:
+        for item in plan:
+            c, real, st = item
+            if c.old is not None and real.read_bytes() != c.old:
+                raise WriteError(f"{c.path}: changed on disk while writing; not overwritten")
+            _write(c.path, real, c.new, st)
+            done.append(item)
+    except (_Failed, WriteError, OSError) as e:
+        stuck: list[str] = []
+        for c, real, st in reversed(done):
+            try:
+                if c.old is None:
+                    real.unlink()
+                else:
+                    atomic_write(real, c.old, like=st)
+            except OSError:
+                stuck.append(str(c.path))
+        if stuck:
+            raise WriteError(f"{e}; could not restore {', '.join(sorted(stuck))}: they stay migrated, their "
+                             "backups are kept; `migrate-secrets rollback --force` restores them") from None
+        raise WriteError(f"{e}; nothing changed") from None
+
+
+def _drop(paths: list[Path]) -> None:
+    for p in paths:
+        with contextlib.suppress(OSError):
+            p.unlink()
+
+
+def _journal(root: Path, stamp: str, entries: list[tuple[Written, bytes]]) -> str:
+    """Record what was written; the reason when that failed (rollback then needs --force)."""
     d = journal_dir(root)
     try:
         d.mkdir(parents=True, exist_ok=True)
@@ -186,8 +242,9 @@ def _journal(root: Path, stamp: str, entries: list[tuple[Written, bytes]]) -> No
             for w, new in entries
         ]}
         atomic_write(d / f"journal-{stamp}.json", json.dumps(doc, indent=1).encode())
-    except OSError:
-        pass  # rollback falls back to the backups beside the files
+    except OSError as e:
+        return f"{d}: {e.strerror or e}"
+    return ""
 
 
 @dataclass
