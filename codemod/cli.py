@@ -43,8 +43,24 @@ app = typer.Typer(
 )
 
 
+def _emit(stream: Any, text: str) -> None:
+    """Write text that may hold a file's non-UTF-8 bytes (surrogate-escaped) back as those bytes."""
+    data = text.encode("utf-8", "surrogateescape")
+    buffer = getattr(stream, "buffer", None)
+    if buffer is not None:
+        stream.flush()
+        buffer.write(data)
+        buffer.flush()
+    else:
+        stream.write(data.decode("utf-8", "replace"))
+
+
+def _write_file(path: Path, text: str) -> None:
+    path.write_bytes(text.encode("utf-8", "surrogateescape"))
+
+
 def _err(msg: str) -> None:
-    sys.stderr.write(msg + "\n")
+    _emit(sys.stderr, msg + "\n")
 
 
 @app.command("run", help="Find baked secrets and show (or --apply) the migration. The default command.")
@@ -142,7 +158,7 @@ def run_cmd(
             write_error = redactor.text(str(we))
 
     if report is not None:
-        report.write_text(report_json(result, redactor, mode=mode), encoding="utf-8")
+        _write_file(report, report_json(result, redactor, mode=mode))
 
     out: list[str] = []
     color = output is None and use_color(sys.stdout)
@@ -181,9 +197,9 @@ def run_cmd(
             out.append("\n" + render_diff(unified_diff(result, redactor), color=color))
     text = "".join(out)
     if output is not None:
-        output.write_text(text, encoding="utf-8")
+        _write_file(output, text)
     else:
-        sys.stdout.write(text)
+        _emit(sys.stdout, text)
     if journal_error:
         _err(f"warning: could not write the migration journal ({journal_error}): "
              "`migrate-secrets rollback` will need --force")
@@ -221,7 +237,7 @@ def _branch_and_pr(result: Any, redactor: Any, root: Path | None, branch_name: s
     except vcs.VcsError as ve:
         _err(f"error: {redactor.text(str(ve))}")
         return 2
-    sys.stdout.write(f"committed {sha[:12]} on branch {branch_name}\n")
+    _emit(sys.stdout, f"committed {sha[:12]} on branch {branch_name}\n")
     if not pr:
         return 0
     from codemod import pr as prmod
@@ -240,7 +256,7 @@ def _branch_and_pr(result: Any, redactor: Any, root: Path | None, branch_name: s
     except vcs.VcsError as ve:
         _err(f"error: {redactor.text(str(ve))}")
         return 2
-    sys.stdout.write(redactor.text(res.message) + "\n")
+    _emit(sys.stdout, redactor.text(res.message) + "\n")
     return 2 if res.status == "failed" else 0
 
 
@@ -346,7 +362,10 @@ def docs_cmd(
 
 
 @app.command("parse", help="The scanner's view of Dockerfiles: one JSON object per line per file.")
-def parse_cmd(files: list[Path] = typer.Argument(..., help="Dockerfiles")) -> None:
+def parse_cmd(
+    files: list[Path] = typer.Argument(..., help="Dockerfiles"),
+    show_values: bool = typer.Option(False, "--show-values", help="Do not redact secret values."),
+) -> None:
     import json
 
     from codemod.dockerfile.render import dockerfile_json
@@ -356,15 +375,46 @@ def parse_cmd(files: list[Path] = typer.Argument(..., help="Dockerfiles")) -> No
     for f in files:
         doc: dict[str, Any]
         try:
-            doc = {"file": str(f), **dockerfile_json(parse(f.read_bytes()))}
+            df = parse(f.read_bytes())
+            doc = {"file": str(f), **dockerfile_json(df)}
+            if not show_values:
+                doc = _redact_doc(doc, _secret_values(df))
         except ParseError as pe:
             doc = {"file": str(f), "error": pe.reason, "line": pe.line}
             status = 2
         except OSError as oe:
             doc = {"file": str(f), "error": oe.strerror or str(oe)}
             status = 2
-        sys.stdout.write(json.dumps(doc, ensure_ascii=False) + "\n")
+        _emit(sys.stdout, json.dumps(doc, ensure_ascii=False) + "\n")
     raise typer.Exit(status)
+
+
+def _secret_values(df: Any) -> list[str]:
+    """Values of the pairs that hold a secret (as the rules judge them), longest first."""
+    from codemod.analysis.names import classify_name
+    from codemod.analysis.values import embedded_secret_parts, is_secret_value
+
+    found: set[str] = set()
+    for ins in df.instructions:
+        for kv in ins.kvs:
+            if kv.value and is_secret_value(classify_name(kv.key), kv.value)[0]:
+                found.update({kv.value, kv.raw})
+            found.update(embedded_secret_parts(kv.value))
+    return sorted((v for v in found if len(v) >= 4), key=len, reverse=True)
+
+
+def _redact_doc(doc: Any, values: list[str]) -> Any:
+    if not values:
+        return doc
+    if isinstance(doc, str):
+        for v in values:
+            doc = doc.replace(v, "***")
+        return doc
+    if isinstance(doc, list):
+        return [_redact_doc(x, values) for x in doc]
+    if isinstance(doc, dict):
+        return {k: _redact_doc(v, values) for k, v in doc.items()}
+    return doc
 
 
 @app.command("rollback", help="Restore the files of the newest (or the named) migration from their backups.")

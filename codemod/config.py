@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -81,9 +82,12 @@ def from_mapping(data: dict[str, Any], source: str) -> Config:
 
 def find_config(start: Path) -> Config:
     """The nearest ``.migrate-secrets.toml`` or ``pyproject.toml`` with our table, upward from ``start``."""
-    here = start.resolve()
-    if here.is_file():
-        here = here.parent
+    try:
+        here = start.resolve()
+        if here.is_file():
+            here = here.parent
+    except (OSError, RuntimeError):  # a symlink loop: the discovery reports the file itself
+        here = Path(os.path.abspath(start)).parent
     for d in (here, *here.parents):
         own = d / ".migrate-secrets.toml"
         if own.is_file():

@@ -107,6 +107,27 @@ def _display(p: Path, cwd: Path) -> Path:
         return Path(os.path.relpath(p, cwd))
 
 
+def _lexical_root(absolute: Path) -> Path:
+    """The git work tree holding ``absolute`` without following symlinks, else the current directory."""
+    for cand in absolute.parents:
+        if (cand / ".git").exists():
+            return cand
+    return Path(os.path.abspath(Path.cwd()))
+
+
+def _leads_outside(arg: Path) -> bool:
+    """A PATH that is, or passes through, a symlink whose target lies outside the repository."""
+    absolute = Path(os.path.abspath(arg))
+    try:
+        real = Path(os.path.realpath(absolute))
+    except (OSError, RuntimeError):
+        return False  # a loop: reported by the reader
+    if real == absolute:
+        return False
+    root = Path(os.path.realpath(_lexical_root(absolute)))
+    return not real.is_relative_to(root)
+
+
 def discover(paths: list[str], *, kinds: set[str] | None = None, include: tuple[str, ...] = (),
              exclude: tuple[str, ...] = (), log: list[str] | None = None) -> list[Discovered]:
     """Files under ``paths`` by kind, sorted and without duplicates."""
@@ -114,6 +135,9 @@ def discover(paths: list[str], *, kinds: set[str] | None = None, include: tuple[
     found: dict[Path, Discovered] = {}
     for raw in paths or ["."]:
         arg = Path(raw)
+        if _leads_outside(arg):
+            found.setdefault(arg.absolute(), Discovered(arg, "outside"))
+            continue
         if arg.is_file() or (arg.is_symlink() and not arg.exists()):
             kind = kind_of(arg, explicit=True)
             if kind and (kinds is None or kind in kinds):

@@ -156,6 +156,8 @@ def run(paths: list[str], config: Config, *, jobs: int | None = None,
             result.errors.append(f"{f.path}: no such file or directory")
         elif f.kind == "symlink-error":
             result.errors.append(f"{f.path}: broken symlink or symlink loop")
+        elif f.kind == "outside":
+            result.errors.append(f"{f.path}: a symlink that leads outside the repository; not followed")
     todo = [f for f in files if f.kind == DOCKERFILE]
     orders: dict[Path, dict[str, int]] = {}
     with progress(len(todo)) as bar:

@@ -122,7 +122,11 @@ def report_json(result: RunResult, redactor: Redactor, *, mode: str) -> str:
             "files_changed": len(result.changes),
         },
     }
-    return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
+    text = json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
+    if any("\udc80" <= ch <= "\udcff" for ch in text):
+        # a file's non-UTF-8 byte: escape it, so the report stays valid UTF-8 JSON
+        text = json.dumps(doc, indent=2, ensure_ascii=True) + "\n"
+    return text
 
 
 def _finding_json(d: dict[str, object], redactor: Redactor) -> dict[str, object]:

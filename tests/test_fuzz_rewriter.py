@@ -285,8 +285,6 @@ def test_non_utf8_byte_in_a_persisted_secret_does_not_crash() -> None:
     assert new is not None and b"git\xffhub.com" in new
 
 
-@pytest.mark.xfail(strict=True, reason="UnicodeEncodeError: --output/--report (and a strict UTF-8 stdout) cannot "
-                   "take a non-UTF-8 byte from a file (names, messages are surrogate-escaped text)")
 def test_non_utf8_name_in_output_file_and_report(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cli) -> None:
     (tmp_path / "Dockerfile").write_bytes(b"FROM alpine\nENV X\xff_TOKEN=abcdefgh12345\n")
     monkeypatch.chdir(tmp_path)

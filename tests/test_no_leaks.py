@@ -259,8 +259,6 @@ def test_traceback_of_a_crash(args: list[str], repo: Path) -> None:
 URL_SECRET = "Xk29vLq7Rm4tZp8w"
 
 
-@pytest.mark.xfail(strict=True, reason="a password inside a URL value (MS010, needs a human) is printed in clear "
-                   "in the diff: the whole URL counts as a non-secret setting value, so the redactor skips it")
 def test_credential_inside_a_url_is_redacted_in_the_diff(repo: Path, cli) -> None:
     df = repo / "svc" / "Dockerfile"
     df.write_bytes(df.read_bytes().replace(b"USER app\n",
@@ -272,8 +270,6 @@ def test_credential_inside_a_url_is_redacted_in_the_diff(repo: Path, cli) -> Non
     assert URL_SECRET not in out + err
 
 
-@pytest.mark.xfail(strict=True, reason="`migrate-secrets parse` prints every ENV/ARG value in clear, "
-                   "with no redaction and no --show-values switch")
 def test_parse_command_redacts_values(repo: Path, cli) -> None:
     code, out, err = cli("parse", "svc/Dockerfile")
     assert code == 0

@@ -351,6 +351,25 @@ def _scan_embedded(value: str) -> tuple[list[str], list[str]]:
     return list(dict.fromkeys(descriptions)), list(dict.fromkeys(references))
 
 
+def embedded_secret_parts(value: str) -> list[str]:
+    """The literal credentials inside a larger value (URL passwords, secret query values, ...), for redaction.
+
+    Never printed; references (``${PW}``) are not secrets and are left out.
+    """
+    parts: list[str] = []
+    for url in _URL.finditer(value):
+        u = url.group()
+        m = _URL_USERINFO.match(u)
+        if m is not None and m.group("pw"):
+            parts.append(m.group("pw"))
+        parts.extend(q.group("val") for q in _SECRET_QUERY_PARAM.finditer(u) if q.group("val"))
+    parts.extend(c.group("val").strip() for c in _CONN_STRING_SECRET.finditer(value) if c.group("val").strip())
+    parts.extend(h.group("val") for h in _AUTH_HEADER.finditer(value) if len(h.group("val")) >= 8)
+    for _label, pattern in _WEBHOOKS:
+        parts.extend(m.group() for m in pattern.finditer(value))
+    return [p for p in dict.fromkeys(parts) if not _var_names(p) and len(p) >= 4]
+
+
 def embedded_credentials(value: str) -> list[str]:
     """Descriptions (never the secret) of credentials inside a larger value."""
     return _scan_embedded(value)[0]

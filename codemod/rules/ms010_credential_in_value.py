@@ -2,7 +2,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from codemod.analysis.values import embedded_credentials, embedded_references, known_format
+from codemod.analysis.values import (
+    embedded_credentials,
+    embedded_references,
+    embedded_secret_parts,
+    known_format,
+)
 from codemod.rules.base import Context, Hit, Invalid, Rule
 
 
@@ -39,4 +44,14 @@ class CredentialInValue(Rule):
             f = self.finding(ctx, p.line, p.name, fixable=False, value_class="real-looking",
                              what=p.what, detail="; ".join(details),
                              fix="move the credential to runtime configuration")
-            yield Hit(f, secret_values={p.name: value}, redact=[p.value_span])
+            # the credential, not the whole value: the rest (host, path) is a plain setting
+            parts = embedded_secret_parts(value)
+            raw = ctx.flow.df.data[p.kv.value_start:p.kv.value_end]
+            spans = []
+            for part in parts:
+                at = raw.find(part.encode("utf-8", "surrogateescape"))
+                if at >= 0:
+                    spans.append((p.kv.value_start + at, p.kv.value_start + at + len(part.encode("utf-8",
+                                                                                             "surrogateescape"))))
+            values = {f"{p.name}#{n}": part for n, part in enumerate(parts)}
+            yield Hit(f, secret_values=values, redact=spans)
