@@ -59,6 +59,17 @@ def _write_file(path: Path, text: str) -> None:
     path.write_bytes(text.encode("utf-8", "surrogateescape"))
 
 
+def _load_config(target: str) -> Any:
+    """The configuration found upward from ``target``; a bad one ends the run with exit 2."""
+    from codemod.config import ConfigError, find_config
+
+    try:
+        return find_config(Path(target))
+    except ConfigError as e:
+        _err(f"error: {e}")
+        raise typer.Exit(2) from None
+
+
 def _err(msg: str) -> None:
     _emit(sys.stderr, msg + "\n")
 
@@ -103,16 +114,11 @@ def run_cmd(
     if fmt not in ("text", "json", "diff", "sarif"):
         _err(f"error: unknown --format {fmt!r} (text, json, sarif, diff)")
         raise typer.Exit(2)
-    from codemod.config import ConfigError, find_config
     from codemod.engine import run
     from codemod.report import Redactor, report_json, summary_lines, unified_diff
 
     targets = list(paths or ["."])
-    try:
-        config = find_config(Path(targets[0]))
-    except ConfigError as e:
-        _err(f"error: {e}")
-        raise typer.Exit(2) from None
+    config = _load_config(targets[0])
     from dataclasses import replace
 
     if no_backup:
@@ -339,18 +345,13 @@ def docs_cmd(
     paths: list[str] = typer.Argument(None, help="Files or directories (default: .)"),
     output: Path | None = typer.Option(None, "--output", help="Where to write (docs/DOCKER_SECURITY_PATTERNS.md)"),
 ) -> None:
-    from codemod.config import ConfigError, find_config
     from codemod.discover import git_root
     from codemod.docsgen import PAGE_PATH, security_patterns_page
     from codemod.engine import run
     from codemod.report import Redactor
 
     targets = list(paths or ["."])
-    try:
-        config = find_config(Path(targets[0]))
-    except ConfigError as e:
-        _err(f"error: {e}")
-        raise typer.Exit(2) from None
+    config = _load_config(targets[0])
     root = git_root(Path(targets[0])) or Path(targets[0]).resolve()
     result = run(targets, config)
     page = Redactor(result).text(

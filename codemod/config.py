@@ -7,6 +7,8 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from codemod.analysis.names import NameClass, classify_name
+
 try:  # Python 3.11+
     import tomllib
 except ModuleNotFoundError:  # pragma: no cover
@@ -30,6 +32,15 @@ class Config:
     max_file_size: int = 10 * 1024 * 1024
     fix_python: bool = False
     source: str = field(default="", compare=False)
+
+    def classify(self, name: str) -> NameClass:
+        """A variable name's class with this configuration's extra words and names."""
+        return classify_name(
+            name,
+            extra_secret_words=self.extra_secret_words,
+            extra_allow_words=self.extra_allow_words,
+            extra_secret_names=self.extra_secret_names,
+        )
 
 
 _KEYS = {

@@ -182,18 +182,7 @@ def _ignored(repo_root: Path, rels: Iterable[str]) -> set[str] | None:
 
 
 def _classifier(config: Config | None) -> Callable[[str], NameClass]:
-    if config is None:
-        return classify_name
-
-    def classify(name: str) -> NameClass:
-        return classify_name(
-            name,
-            extra_secret_words=config.extra_secret_words,
-            extra_allow_words=config.extra_allow_words,
-            extra_secret_names=config.extra_secret_names,
-        )
-
-    return classify
+    return config.classify if config is not None else classify_name
 
 
 def _secret_pairs(data: bytes, config: Config | None) -> list[tuple[EnvPair, str]]:

@@ -16,7 +16,7 @@ from typing import ClassVar
 from codemod.analysis.buildtime import BuildPlan
 from codemod.analysis.buildtime import plan as plan_buildtime
 from codemod.analysis.flow import Flow, Pair, reference, referenced_names
-from codemod.analysis.names import NameClass, classify_name
+from codemod.analysis.names import NameClass
 from codemod.analysis.tools import npmrc_vars
 from codemod.analysis.values import ValueKind, is_secret_value
 from codemod.config import Config
@@ -63,19 +63,9 @@ class Context:
         self.context_dir = context_dir
         self._npmrc: set[str] | None = None
         self._plans: dict[tuple[int, int], BuildPlan | None] = {}
-        self._names: dict[str, NameClass] = {}
 
     def name_class(self, name: str) -> NameClass:
-        known = self._names.get(name)
-        if known is None:
-            c = self.config
-            self._names[name] = known = classify_name(
-                name,
-                extra_secret_words=c.extra_secret_words,
-                extra_allow_words=c.extra_allow_words,
-                extra_secret_names=c.extra_secret_names,
-            )
-        return known
+        return self.config.classify(name)  # classify_name caches its answers
 
     def resolved(self, pair: Pair) -> tuple[str | None, Pair | None]:
         """The value a pair has in the image, following one ``$ARG`` reference."""
