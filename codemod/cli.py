@@ -132,7 +132,8 @@ def run_cmd(
         config = replace(config, secret_style=secret_style)
     from codemod.term import progress, use_color
 
-    result = run(targets, config, progress=progress)
+    # --check names the pending files and nothing more: it need not keep their bytes
+    result = run(targets, config, progress=progress, keep_bytes=not check)
     redactor = Redactor(result, show_values)
     if verbose:
         for line in result.log:

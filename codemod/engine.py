@@ -145,7 +145,7 @@ def _no_progress(total: int) -> contextlib.AbstractContextManager[Any]:
     return contextlib.nullcontext(None)
 
 
-def run(paths: list[str], config: Config, *, jobs: int | None = None,
+def run(paths: list[str], config: Config, *, jobs: int | None = None, keep_bytes: bool = True,
         progress: Callable[[int], contextlib.AbstractContextManager[Any]] = _no_progress) -> RunResult:
     result = RunResult()
     files = discover(paths, include=config.include, exclude=config.exclude, log=result.log)
@@ -174,6 +174,9 @@ def run(paths: list[str], config: Config, *, jobs: int | None = None,
         result.notes.extend(f"{f.path}: {n}" for n in out.notes)
         result.setting_values |= done.settings
         orders[f.path] = done.env_order
+        if not keep_bytes and out.new is not None:
+            # --check only names the pending files: memory stays flat however many there are
+            data, out.new = b"", b""
         dockerfiles.append((f, data, out.new, out.hits))
         result.hits.extend(out.hits)
         for h in out.hits:

@@ -108,6 +108,24 @@ def test_one_run_changes_the_dockerfile_and_every_invocation(repo: Path, cli) ->
     assert again == {p: p.read_bytes() for p in again}
 
 
+def test_json_and_sarif_outputs_validate(repo: Path, cli) -> None:
+    import json
+
+    import jsonschema
+
+    root = Path(__file__).resolve().parents[1]
+    schema = json.loads((root / "docs" / "schema" / "findings.schema.json").read_text())
+    code, out, _ = cli("--format", "json")
+    doc = json.loads(out)
+    jsonschema.Draft202012Validator(schema).validate(doc)
+    assert {f["rule"] for f in doc["findings"]} >= {"MS004", "MS005", "MS006", "MS007"}
+    code, out, _ = cli("--format", "sarif")
+    sarif = json.loads(out)
+    assert sarif["version"] == "2.1.0"
+    assert {r["ruleId"] for r in sarif["runs"][0]["results"]} >= {"MS004", "MS005", "MS006", "MS007"}
+    assert TOKEN not in out
+
+
 def test_a_broken_compose_file_refuses_the_whole_run(repo: Path, cli) -> None:
     (repo / "compose.yaml").write_text(COMPOSE + "  bad: [unclosed\n")
     before = {p: p.read_bytes() for p in repo.rglob("*") if p.is_file() and ".git" not in p.parts}

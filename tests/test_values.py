@@ -215,7 +215,7 @@ def test_value_kind_strings_match_report_value_class() -> None:
     assert isinstance(ValueKind.REAL, str)
     assert ValueKind.PLACEHOLDER.value == "placeholder"
     assert {k.value for k in ValueKind} == {
-        "empty", "reference", "not-secret", "real-looking", "placeholder", "plain",
+        "empty", "reference", "not-secret", "real-looking", "placeholder", "plain", "build-arg",
     }  # fmt: skip
 
 

@@ -37,6 +37,8 @@ class ValueKind(str, Enum):
     REAL = "real-looking"
     PLACEHOLDER = "placeholder"
     PLAIN = "plain"
+    #: supplied with --build-arg at build time: the value is not in the file
+    BUILD_ARG = "build-arg"
 
 
 # --- catalogue of known secret formats (own regexes, after gitleaks/detect-secrets) ---

@@ -44,7 +44,10 @@ def _maybe_secret(data: bytes, config: Config) -> bool:
 _PREFILTER = re.compile(
     rb"(?i)pass|pwd|pword|psw|secret|token|key|auth|cred|cookie|salt|pin|private|session|api|"
     rb"AKIA|ASIA|gh[pousr]_|github_pat|glpat|xox|sk_live|rk_live|sk-|npm_|pypi-|dckr_|eyJ|AIza|SG\.|"
-    rb"://[^/\s@]*:[^/\s@]*@|bearer|basic|webhook|sig="
+    rb"://[^/\s@]*:[^/\s@]*@|bearer|basic|webhook|sig=|"
+    # credential files (MS011), named or swept in by `COPY . .`
+    rb"netrc|id_rsa|id_dsa|id_ecdsa|id_ed25519|credential|\.env|npmrc|yarnrc|pypirc|service-account|"
+    rb"(?m:^[ \t]*(?:onbuild[ \t]+)?(?:copy|add)\b[^\n]*[ \t]\.\/?[ \t])"
 )
 
 

@@ -8,6 +8,7 @@ from codemod.rules.ms002_env_from_secret_arg import EnvFromSecretArg
 from codemod.rules.ms003_env_literal_secret import EnvLiteralSecret
 from codemod.rules.ms004_buildtime_secret_in_run import BuildtimeSecretInRun
 from codemod.rules.ms010_credential_in_value import CredentialInValue
+from codemod.rules.ms011_credential_file_copied import CredentialFileCopied
 from codemod.rules.ms012_env_embeds_secret import EnvEmbedsSecret
 from codemod.rules.ms013_secret_arg_unused import SecretArgUnused
 from codemod.rules.ms015_secret_persisted_in_layer import SecretPersistedInLayer
@@ -18,6 +19,7 @@ ALL_RULES: tuple[Rule, ...] = (
     EnvLiteralSecret(),
     BuildtimeSecretInRun(),
     CredentialInValue(),
+    CredentialFileCopied(),
     EnvEmbedsSecret(),
     SecretArgUnused(),
     SecretPersistedInLayer(),

@@ -8,7 +8,7 @@ into byte edits at once, so fixes on one ENV never overlap.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import ClassVar
@@ -63,6 +63,7 @@ class Context:
         self.context_dir = context_dir
         self._npmrc: set[str] | None = None
         self._plans: dict[tuple[int, int], BuildPlan | None] = {}
+        self._ignore: Callable[[str], bool] | None = None
 
     def name_class(self, name: str) -> NameClass:
         return self.config.classify(name)  # classify_name caches its answers
@@ -117,6 +118,21 @@ class Context:
             if arg.name in referenced_names(flow.run_text(i)):
                 return True
         return False
+
+    def dockerignore(self) -> Callable[[str], bool] | None:
+        """``excluded(relpath)`` for the build context's ``.dockerignore`` (None without a context)."""
+        if self.context_dir is None:
+            return None
+        if self._ignore is None:
+            from codemod.pyenv import dockerignore_matcher
+
+            f = self.context_dir / ".dockerignore"
+            try:
+                text = f.read_text(encoding="utf-8", errors="replace") if f.is_file() else ""
+            except OSError:
+                text = ""
+            self._ignore = dockerignore_matcher(text)
+        return self._ignore
 
     def npmrc_vars(self) -> set[str]:
         if self._npmrc is None:

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from codemod.analysis.values import ValueKind
 from codemod.rules.base import Context, Hit, Invalid, Rule
 
 
@@ -58,7 +59,7 @@ class BuildtimeSecretInRun(Rule):
                 ins = flow.df.instructions[r.ins_index]
                 fix = (f"--secret id={bp.id},env={p.name} at build time" if bp.fixable else bp.reason)
                 f = self.finding(ctx, ins.start_line, p.name, fixable=bp.fixable, id=bp.id, fix=fix,
-                                 value_class="build-arg")
+                                 value_class=ValueKind.BUILD_ARG.value)
                 default = flow.arg_default(p)
                 yield Hit(
                     f,

@@ -23,12 +23,16 @@ class CredentialInValue(Rule):
     """
 
     KIND = "credential-in-value"
-    MESSAGE = "{what} {name} holds a literal credential: {detail}"
+    MESSAGE = "{what}{name} holds a literal credential: {detail}"
     VALID = [
         "FROM a\nENV DATABASE_URL=postgres://db:5432/app\n",
         "FROM a\nENV BROKER_URL=amqp://u:${PW}@h/\n",
     ]
-    INVALID = [Invalid("FROM a\nENV DATABASE_URL=postgres://app:s3cretpass@db:5432/app\n", line=2)]
+    INVALID = [
+        Invalid("FROM a\nENV DATABASE_URL=postgres://app:s3cretpass@db:5432/app\n", line=2),
+        Invalid("FROM a\nRUN pip install --index-url https://ci:s3cretpass99@pypi.example.org/simple app\n",
+                line=2, variable="RUN"),
+    ]
 
     def check(self, ctx: Context) -> Iterator[Hit]:
         for p in ctx.flow.pairs:
@@ -42,7 +46,7 @@ class CredentialInValue(Rule):
             if not details or (refs and len(details) == 0):
                 continue
             f = self.finding(ctx, p.line, p.name, fixable=False, value_class="real-looking",
-                             what=p.what, detail="; ".join(details),
+                             what=p.what + " ", detail="; ".join(details),
                              fix="move the credential to runtime configuration")
             # the credential, not the whole value: the rest (host, path) is a plain setting
             parts = embedded_secret_parts(value)
@@ -55,3 +59,29 @@ class CredentialInValue(Rule):
                                                                                              "surrogateescape"))))
             values = {f"{p.name}#{n}": part for n, part in enumerate(parts)}
             yield Hit(f, secret_values=values, redact=spans)
+        yield from self._runs(ctx)
+
+    def _runs(self, ctx: Context) -> Iterator[Hit]:
+        """Literal credentials in the URLs of a RUN (``https://user:pass@host``, ``?token=...``)."""
+        df = ctx.flow.df
+        for i, ins in enumerate(df.instructions):
+            if ins.effective != "RUN":
+                continue
+            text = ctx.flow.run_text(i)
+            parts = embedded_secret_parts(text)
+            if not parts:
+                continue
+            details = [d for d in embedded_credentials(text) if "reference to" not in d]
+            raw = df.data[ins.start:ins.end]
+            spans = []
+            for part in parts:
+                b = part.encode("utf-8", "surrogateescape")
+                at = raw.find(b)
+                while at >= 0:
+                    spans.append((ins.start + at, ins.start + at + len(b)))
+                    at = raw.find(b, at + len(b))
+            f = self.finding(ctx, ins.start_line, "RUN", fixable=False, value_class="real-looking", what="a ",
+                             detail="; ".join(details) or "credential in a URL",
+                             fix="pass the credential as a build secret (RUN --mount=type=secret)")
+            yield Hit(f, secret_values={f"RUN@{ins.start_line + 1}#{n}": p for n, p in enumerate(parts)},
+                      redact=spans)

@@ -1,0 +1,91 @@
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+from codemod.rules.base import Context, Hit, Invalid, Rule
+
+#: files that are credentials by name
+_CREDENTIAL_FILES = re.compile(
+    r"^(?:\.netrc|_netrc|\.git-credentials|\.pypirc|id_rsa|id_dsa|id_ecdsa|id_ed25519|\.env|"
+    r"\.env\.(?!example$|sample$|template$|dist$)[^/]+|credentials\.json|service-account.*\.json)$"
+)
+#: an .npmrc/.yarnrc line with a literal token (not a ${VAR} the tool expands at build time)
+_NPMRC_LITERAL = re.compile(rb"(?m)(?:_authToken|_auth|_password|npmAuthToken)\s*[=:]\s*[\"']?(?!\$\{)[^\s\"'$]{8,}")
+
+
+def _npmrc_has_token(path: Path) -> bool:
+    try:
+        return path.is_file() and path.stat().st_size < 1 << 20 and bool(_NPMRC_LITERAL.search(path.read_bytes()))
+    except OSError:
+        return False
+
+
+class CredentialFileCopied(Rule):
+    """What it does: flags a COPY/ADD that puts a credential file into the image: ``.netrc``, ``id_rsa``,
+    ``.git-credentials``, ``.pypirc``, a live ``.env``, an ``.npmrc`` holding a literal token, whether named
+    or swept in by ``COPY . .`` from a build context whose ``.dockerignore`` lets it through.
+
+    Why: the file lands in a layer; anyone who pulls the image reads it, and deleting it in a later
+    step does not remove it from the earlier layer.
+
+    Fix: none automatic: keep the file out of the build context (``.dockerignore``) and mount it for the
+    step that needs it (``RUN --mount=type=secret,id=npmrc,target=/root/.npmrc``). Reported, never rewritten.
+    """
+
+    KIND = "credential-file-copied"
+    MESSAGE = "{what} copies credential file {name} into the image"
+    VALID = [
+        "FROM a\nCOPY package.json .npmrc.example ./\n",
+        "FROM a\nCOPY --from=build /app/.env /tmp/\n",
+        "FROM a\nCOPY .env.example /app/\n",
+    ]
+    INVALID = [
+        Invalid("FROM a\nCOPY .netrc /root/.netrc\n", line=2),
+        Invalid('FROM a\nADD ["id_rsa", "/root/.ssh/id_rsa"]\n', line=2),
+    ]
+
+    def check(self, ctx: Context) -> Iterator[Hit]:
+        ignored = ctx.dockerignore()
+        for ins in ctx.flow.df.instructions:
+            if ins.effective not in ("COPY", "ADD") or len(ins.value) < 2:
+                continue
+            flags = ins.sub_flags if ins.keyword == "ONBUILD" else ins.flags
+            if any(f.startswith("--from") for f in flags):
+                continue  # from another stage or image: not the build context
+            reported: set[str] = set()
+            for src in ins.value[:-1]:
+                for name in self._credentials(ctx, src, ignored):
+                    if name not in reported:
+                        reported.add(name)
+                        yield Hit(self.finding(ctx, ins.start_line, name, fixable=False, what=ins.effective,
+                                               fix=f"keep {name} out of the build context (.dockerignore); "
+                                                   "mount it as a secret where a step needs it"))
+
+    @staticmethod
+    def _credentials(ctx: Context, src: str, ignored: object) -> list[str]:
+        src = src.strip().rstrip("/") or "."
+        base = src.rsplit("/", 1)[-1]
+        if "$" in src or "*" in base and base != "*":
+            return []
+        if _CREDENTIAL_FILES.match(base):
+            return [base]
+        context = ctx.context_dir
+        if base in (".npmrc", ".yarnrc", ".yarnrc.yml"):
+            return [base] if context is not None and _npmrc_has_token(context / src) else []
+        if context is None or base not in (".", "*"):
+            return []
+        directory = context / (src.rsplit("/", 1)[0] if "/" in src else "")
+        found = []
+        try:
+            names = sorted(p.name for p in directory.iterdir() if p.is_file())
+        except OSError:
+            return []
+        for name in names:
+            rel = (directory / name).relative_to(context).as_posix()
+            if callable(ignored) and ignored(rel):
+                continue
+            if _CREDENTIAL_FILES.match(name) or (name == ".npmrc" and _npmrc_has_token(directory / name)):
+                found.append(name)
+        return found
