@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -278,11 +278,50 @@ def _invocations(result: RunResult, files: list[Discovered], config: Config) -> 
         except InvocationError as e:
             result.errors.append(str(e))
             continue
-        for finding in out.findings:
+        findings = _suppress_in_text(data, out.findings)
+        if out.new is not None and any(x.suppressed for x in findings):
+            # an edit cannot leave one entry alone: the file is not rewritten, its findings go to a human
+            findings = [x if x.suppressed or not x.fixable else
+                        replace(x, fixable=False, fix="not rewritten: the file holds a suppressed finding")
+                        for x in findings]
+            out.new = None
+        for finding in findings:
             result.hits.append(Hit(finding))
         result.notes.extend(f"{f.path}: {n}" for n in out.notes)
         if out.new is not None:
             result.changes.append(FileChange(f.path, f.kind, data, out.new, list(out.redact_spans)))
+
+
+def _suppress_in_text(data: bytes, findings: list[Finding]) -> list[Finding]:
+    """Pragmas in YAML files and scripts: ``# migrate-secrets: ignore=MS005`` covers the next key (and the
+    block under it), ``# migrate-secrets: global ignore=...`` the file."""
+    if not findings or b"migrate-secrets:" not in data:
+        return findings
+    from codemod.dockerfile.migrate import PRAGMA
+
+    lines = data.split(b"\n")
+    file_codes: set[str] = set()
+    per_line: dict[int, set[str]] = {}
+    pending: set[str] = set()
+
+    def indent(line: bytes) -> int:
+        return len(line) - len(line.lstrip(b" \t"))
+
+    for n, raw in enumerate(lines):
+        m = PRAGMA.match(raw.rstrip(b"\r"))
+        if m:
+            codes = {c.strip().upper() for c in m.group(2).decode().split(",") if c.strip()}
+            (file_codes if m.group(1) else pending).update(codes)
+            continue
+        if pending and raw.strip() and not raw.lstrip().startswith(b"#"):
+            k = n + 1
+            while k < len(lines) and (not lines[k].strip() or indent(lines[k]) > indent(raw)):
+                k += 1
+            for j in range(n, k):
+                per_line.setdefault(j, set()).update(pending)
+            pending = set()
+    return [replace(x, suppressed=True, fixable=False)
+            if x.rule in file_codes or x.rule in per_line.get(x.line - 1, ()) else x for x in findings]
 
 
 def _python_and_env_files(result: RunResult, files: list[Discovered], composes: list[Discovered],

@@ -51,7 +51,7 @@ _PREFILTER = re.compile(
 )
 
 
-_PRAGMA = re.compile(rb"^\s*#\s*migrate-secrets:\s*(global\s+)?ignore\s*=\s*([A-Za-z0-9_, ]+?)\s*$")
+PRAGMA = re.compile(rb"^\s*#\s*migrate-secrets:\s*(global\s+)?ignore\s*=\s*([A-Za-z0-9_, ]+?)\s*$")
 
 
 def suppressions(df: Dockerfile) -> tuple[set[str], dict[int, set[str]]]:
@@ -69,7 +69,7 @@ def suppressions(df: Dockerfile) -> tuple[set[str], dict[int, set[str]]]:
                     per_line.setdefault(k, set()).update(pending)
                 pending = set()
             continue
-        m = _PRAGMA.match(raw.rstrip(b"\r\n"))
+        m = PRAGMA.match(raw.rstrip(b"\r\n"))
         if m:
             codes = {c.strip().upper() for c in m.group(2).decode().split(",") if c.strip()}
             (file_codes if m.group(1) else pending).update(codes)
