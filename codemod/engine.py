@@ -348,7 +348,8 @@ def _python_and_env_files(result: RunResult, files: list[Discovered], composes: 
 
 def _python(result: RunResult, pythons: list[Discovered], contexts: list[Path], config: Config) -> None:
 
-    from codemod.pyenv import PythonSyntaxError, dockerignore_matcher, env_reads, python_findings
+    from codemod.dockerignore import dockerignore_matcher
+    from codemod.pyenv import PythonSyntaxError, env_reads, python_findings
 
     matchers: dict[Path, Callable[[str], bool]] = {}
     reads: set[str] = set()

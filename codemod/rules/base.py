@@ -124,7 +124,7 @@ class Context:
         if self.context_dir is None:
             return None
         if self._ignore is None:
-            from codemod.pyenv import dockerignore_matcher
+            from codemod.dockerignore import dockerignore_matcher
 
             f = self.context_dir / ".dockerignore"
             try:
