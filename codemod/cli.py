@@ -316,7 +316,7 @@ def _journal_values() -> dict[str, str]:
             continue
         try:
             out = migrate(Path(backup).read_bytes(), backup, Config())
-        except (ParseError, Exception):  # noqa: BLE001 - a backup that is not a Dockerfile adds nothing
+        except (ParseError, OSError):  # a backup that is not a Dockerfile adds nothing
             continue
         for h in out.hits:
             values.update({k: v for k, v in h.secret_values.items() if v})
