@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 from codemod.analysis.values import (
@@ -9,6 +10,13 @@ from codemod.analysis.values import (
     known_format,
 )
 from codemod.rules.base import Context, Hit, Invalid, Rule
+
+#: what a credential in a RUN's URL or header looks like, before the full scan
+_RUN_HINT = re.compile(
+    r"://[^\s/@]*:[^\s/@]*@|[?&;][A-Za-z_-]*(?:token|key|sig|signature|password|passwd|pwd|secret)=|"
+    r"Bearer|Basic|hooks\.slack\.com|discord(?:app)?\.com/api/webhooks",
+    re.IGNORECASE,
+)
 
 
 class CredentialInValue(Rule):
@@ -68,6 +76,8 @@ class CredentialInValue(Rule):
             if ins.effective != "RUN":
                 continue
             text = ctx.flow.run_text(i)
+            if not _RUN_HINT.search(text):
+                continue
             parts = embedded_secret_parts(text)
             if not parts:
                 continue

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -79,7 +80,9 @@ class CredentialFileCopied(Rule):
         directory = context / (src.rsplit("/", 1)[0] if "/" in src else "")
         found = []
         try:
-            names = sorted(p.name for p in directory.iterdir() if p.is_file())
+            with os.scandir(directory) as entries:  # d_type: no stat per entry
+                names = sorted(e.name for e in entries
+                               if (_CREDENTIAL_FILES.match(e.name) or e.name == ".npmrc") and e.is_file())
         except OSError:
             return []
         for name in names:
