@@ -158,6 +158,10 @@ def discover(paths: list[str], *, kinds: set[str] | None = None, include: tuple[
             root = arg.absolute()
             files = list(_walk(root, root))
         real_root = root.resolve()
+        # strings, not Path objects, on this path: it runs once per file of the tree
+        root_str = str(root.absolute())
+        shown_root = os.path.relpath(root_str, cwd)
+        shown_prefix = "" if shown_root == "." else shown_root.replace(os.sep, "/") + "/"
         for posix in files:
             kind = kind_of(posix)
             if kind is None:
@@ -166,22 +170,23 @@ def discover(paths: list[str], *, kinds: set[str] | None = None, include: tuple[
                 continue
             if kinds is not None and kind not in kinds:
                 continue
-            f = root / posix
             if include and not any(fnmatch.fnmatch(posix, g) for g in include):
                 continue
             if exclude and any(fnmatch.fnmatch(posix, g) for g in exclude):
                 continue
-            if f.is_symlink():
+            full = os.path.join(root_str, posix)
+            shown = Path(shown_prefix + posix)
+            if os.path.islink(full):
                 try:
-                    target = f.resolve(strict=True)
+                    target = Path(full).resolve(strict=True)
                 except (OSError, RuntimeError):
                     if log is not None:
-                        log.append(f"skip {f}: broken symlink or symlink loop")
-                    found.setdefault(f.absolute(), Discovered(_display(f, cwd), "symlink-error"))
+                        log.append(f"skip {full}: broken symlink or symlink loop")
+                    found.setdefault(Path(full), Discovered(shown, "symlink-error"))
                     continue
                 if not target.is_relative_to(real_root):
                     if log is not None:
-                        log.append(f"skip {f}: symlink leads outside {root}")
+                        log.append(f"skip {full}: symlink leads outside {root}")
                     continue
-            found.setdefault(f.absolute(), Discovered(_display(f.absolute(), cwd), kind))
+            found.setdefault(Path(full), Discovered(shown, kind))
     return [found[k] for k in sorted(found)]

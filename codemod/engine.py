@@ -331,11 +331,12 @@ def _python_and_env_files(result: RunResult, files: list[Discovered], composes: 
     from codemod.runtime import compose_services
 
     services = [s for c in composes for s in compose_services(c.path)]
-    contexts = {f.path.parent.absolute() for f in files if f.kind == DOCKERFILE}
-    contexts |= {s.context for s in services if s.context is not None}
     pythons = [f for f in files if f.kind == PYTHON]
-    if pythons and contexts:
-        _python(result, pythons, sorted(contexts, key=lambda p: len(p.parts), reverse=True), config)
+    if pythons:
+        contexts = {f.path.parent.absolute() for f in files if f.kind == DOCKERFILE}
+        contexts |= {s.context for s in services if s.context is not None}
+        if contexts:
+            _python(result, pythons, sorted(contexts, key=lambda p: len(p.parts), reverse=True), config)
     envs = [(f.path, f.path.as_posix()) for f in files if f.kind == ENVFILE]
     compose_env = [ef for s in services for ef in s.env_files]
     if envs or compose_env:
