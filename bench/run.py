@@ -26,7 +26,7 @@ from generate import generate  # noqa: E402
 
 RUNS = int(os.environ.get("BENCH_RUNS", "3"))
 SIZES = [int(n) for n in os.environ.get("BENCH_SIZES", "1000,10000").split(",")]
-EXE = [sys.executable, "-m", "codemod.cli"]
+EXE = [sys.executable, "-m", "codemod"]
 
 
 def median(fn: Callable[[], object], runs: int = RUNS) -> float:
