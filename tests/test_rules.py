@@ -51,3 +51,12 @@ def test_one_code_per_kind_and_every_rule_has_examples() -> None:
         assert rule.__doc__ and "What it does" in rule.__doc__ and "Fix" in rule.__doc__
     codes = [r.code for r in ALL_RULES]
     assert codes == sorted(codes)
+
+
+@pytest.mark.parametrize(("fmt", "value"), __import__("test_values").KNOWN)
+def test_a_known_format_is_found_under_any_name(fmt: str, value: str) -> None:
+    # the cheap look before the rules must never hide a catalogued token under a plain name
+    value = value.replace("\n", " ")
+    data = f'FROM a\nENV BUILD_LABEL="{value}"\n'.encode()
+    kinds = {h.finding.kind for h in migrate(data, "Dockerfile", Config()).hits}
+    assert kinds & {"env-literal-secret", "credential-in-value"}, fmt
