@@ -103,7 +103,8 @@ class Analysed:
     build_secrets: dict[str, str] = field(default_factory=dict)
 
 
-def analyse_dockerfile(path: Path, config: Config) -> tuple[str | None, bytes | None, Analysed | None]:
+def analyse_dockerfile(path: Path, config: Config, plan_only: bool = False
+                       ) -> tuple[str | None, bytes | None, Analysed | None]:
     """(error, bytes when there is anything to report, result) for one Dockerfile; never raises."""
     try:
         data = read_checked(path, config)
@@ -111,7 +112,7 @@ def analyse_dockerfile(path: Path, config: Config) -> tuple[str | None, bytes | 
         reason = e.strerror if isinstance(e, OSError) and e.strerror else str(e)
         return f"{path}: {reason}", None, None
     try:
-        out = migrate(data, str(path), config, context_dir=path.parent)
+        out = migrate(data, str(path), config, context_dir=path.parent, plan_only=plan_only)
     except ParseError as e:
         return f"{path}:{e.line}: {e.reason}", None, None
     except RewriteError as e:
@@ -119,29 +120,30 @@ def analyse_dockerfile(path: Path, config: Config) -> tuple[str | None, bytes | 
     done = Analysed(out)
     if out.hits and out.before is not None:
         done.settings = _settings(out.before)
-    if out.new is not None and out.before is not None and out.after is not None:
+    if out.new is not None and out.before is not None:
         done.build_secrets = {k: v for h in out.hits if h.finding.fixable for k, v in h.build_secrets.items()}
-        done.migration = _migration(path, out.before, out.after, done.build_secrets)
+        done.migration = _migration(path, out.before, out.after, done.build_secrets, out.hits)
         done.env_order = _env_order(out.before)
     out.before = out.after = None  # parse trees stay in the worker
     # keep the bytes only where there is something to report: memory stays flat over big trees
     return None, (data if out.hits or out.new is not None else None), done
 
 
-def _analyse_all(paths: list[Path], config: Config, jobs: int | None, tick: Callable[[], None]
-                 ) -> list[tuple[str | None, bytes | None, Analysed | None]]:
+def _analyse_all(paths: list[Path], config: Config, jobs: int | None, tick: Callable[[], None],
+                 plan_only: bool = False) -> list[tuple[str | None, bytes | None, Analysed | None]]:
     workers = jobs if jobs is not None else (os.cpu_count() or 1)
     out = []
     if workers <= 1 or len(paths) < PARALLEL_MIN:
         for p in paths:
-            out.append(analyse_dockerfile(p, config))
+            out.append(analyse_dockerfile(p, config, plan_only))
             tick()
         return out
     from concurrent.futures import ProcessPoolExecutor
 
     with ProcessPoolExecutor(max_workers=workers) as pool:
         # map keeps the input order: the result is the serial run's, file for file
-        for item in pool.map(analyse_dockerfile, paths, [config] * len(paths), chunksize=64):
+        for item in pool.map(analyse_dockerfile, paths, [config] * len(paths), [plan_only] * len(paths),
+                             chunksize=64):
             out.append(item)
             tick()
     return out
@@ -153,6 +155,11 @@ def _no_progress(total: int) -> contextlib.AbstractContextManager[Any]:
 
 def run(paths: list[str], config: Config, *, jobs: int | None = None, keep_bytes: bool = True,
         progress: Callable[[int], contextlib.AbstractContextManager[Any]] = _no_progress) -> RunResult:
+    """Discover, analyse and plan every change; nothing is written.
+
+    ``keep_bytes=False`` is ``--check``: each Dockerfile stops at its plan (no rewrite, no bytes kept),
+    which names the same pending files and findings as a dry run at a fraction of the work.
+    """
     result = RunResult()
     files = discover(paths, include=config.include, exclude=config.exclude, log=result.log)
     result.files = files
@@ -168,7 +175,7 @@ def run(paths: list[str], config: Config, *, jobs: int | None = None, keep_bytes
     orders: dict[Path, dict[str, int]] = {}
     with progress(len(todo)) as bar:
         analysed = _analyse_all([f.path for f in todo], config, jobs,
-                                bar.advance if bar is not None else (lambda: None))
+                                bar.advance if bar is not None else (lambda: None), plan_only=not keep_bytes)
     for f, (error, data, done) in zip(todo, analysed, strict=True):
         if error is not None:
             result.errors.append(error)
@@ -203,12 +210,19 @@ def run(paths: list[str], config: Config, *, jobs: int | None = None, keep_bytes
     return result
 
 
-def _migration(path: Path, before: Dockerfile, after: Dockerfile, secrets: dict[str, str]) -> DockerfileMigration:
+def _migration(path: Path, before: Dockerfile, after: Dockerfile | None, secrets: dict[str, str],
+               hits: list[Hit]) -> DockerfileMigration:
+    """What changed for the files that build this Dockerfile: from the output, or (``--check``) the plan."""
     from codemod.analysis.flow import analyse, reference
 
-    args_after = {kv.key for i in after.instructions if i.effective == "ARG" for kv in i.kvs}
     flow = analyse(before)
-    removed = {p.name for p in flow.pairs if p.what == "ARG" and p.name not in args_after}
+    if after is not None:
+        args_after = {kv.key for i in after.instructions if i.effective == "ARG" for kv in i.kvs}
+        removed = {p.name for p in flow.pairs if p.what == "ARG" and p.name not in args_after}
+    else:
+        planned = {(a.ins_index, a.kv_index) for h in hits if h.finding.fixable for a in h.actions
+                   if a.op == "remove"}
+        removed = {p.name for p in flow.pairs if p.what == "ARG" and (p.ins_index, p.kv_index) in planned}
     runtime: dict[str, list[str]] = {}
     for p in flow.pairs:
         if p.what == "ENV" and (ref := reference(p.kv.value)) is not None and ref[0] in removed:

@@ -22,3 +22,17 @@ def test_parallel_equals_serial(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
     assert [(c.path, c.old, c.new) for c in parallel.changes] == [(c.path, c.old, c.new) for c in serial.changes]
     assert parallel.errors == serial.errors
     assert parallel.secret_values == serial.secret_values
+
+
+def test_check_plans_the_same_files_as_a_dry_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # --check stops at the plan (no rewrite, no bytes kept); it must name exactly the files a dry run rewrites
+    generate(tmp_path / "repo", 120, unrelated=0)
+    for case in sorted((Path(__file__).resolve().parents[1] / "fixtures" / "golden").iterdir()):
+        (tmp_path / "repo" / "golden" / case.name).mkdir(parents=True)
+        (tmp_path / "repo" / "golden" / case.name / "Dockerfile").write_bytes((case / "input.Dockerfile").read_bytes())
+    monkeypatch.chdir(tmp_path)
+    dry = run(["repo"], Config(), jobs=1)
+    check = run(["repo"], Config(), jobs=1, keep_bytes=False)
+    assert [c.path for c in check.changes] == [c.path for c in dry.changes]
+    assert check.findings == dry.findings
+    assert all(c.new == b"" for c in check.changes if c.kind == "dockerfile")

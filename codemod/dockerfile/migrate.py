@@ -101,17 +101,21 @@ def check(df: Dockerfile, path: str, config: Config, rules: Sequence[Rule] = ALL
 
 
 def migrate(data: bytes, path: str, config: Config, rules: Sequence[Rule] = ALL_RULES,
-            context_dir: Path | None = None) -> DockerfileResult:
+            context_dir: Path | None = None, *, plan_only: bool = False) -> DockerfileResult:
     """Findings of ``data`` and its migrated bytes. Raises ParseError for a file BuildKit rejects.
 
     ``context_dir`` is the build context, where committed tool configuration (``.npmrc``) says which
-    variables a build step reads without naming them.
+    variables a build step reads without naming them. ``plan_only`` (``--check``) stops at the
+    findings: ``new`` is then ``b""`` when a fix is pending, never the rewritten bytes.
     """
     df = parse(data)
     if not _maybe_secret(data, config):
         return DockerfileResult([], None, 0, before=df)
     before = df
     first = check(df, path, config, rules, context_dir)
+    if plan_only:
+        pending = any(h.finding.fixable and h.actions for h in first)
+        return DockerfileResult(first, b"" if pending else None, 0, before=df)
     hits = first
     current = data
     passes = 0
