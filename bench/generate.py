@@ -23,6 +23,16 @@ PATTERNS = [
 ]
 
 
+def git_init(root: Path) -> None:
+    """Make the tree a git work tree, as a monorepo is: discovery then reads the index instead of walking."""
+    import subprocess
+
+    env = {"GIT_AUTHOR_NAME": "bench", "GIT_AUTHOR_EMAIL": "bench@localhost", "GIT_COMMITTER_NAME": "bench",
+           "GIT_COMMITTER_EMAIL": "bench@localhost", "PATH": "/usr/bin:/bin"}
+    for args in (["init", "-q"], ["add", "-A"], ["commit", "-qm", "bench corpus"]):
+        subprocess.run(["git", *args], cwd=root, check=True, env=env, capture_output=True)
+
+
 def generate(root: Path, n: int, seed: int = 7, unrelated: int = 2) -> list[Path]:
     rng = random.Random(seed)
     files = []

@@ -22,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from codemod.dockerfile.scanner import parse  # noqa: E402
 
-from generate import generate  # noqa: E402
+from generate import generate, git_init  # noqa: E402
 
 RUNS = int(os.environ.get("BENCH_RUNS", "3"))
 SIZES = [int(n) for n in os.environ.get("BENCH_SIZES", "1000,10000").split(",")]
@@ -53,6 +53,7 @@ def main() -> None:
         for n in SIZES:
             root = Path(tmp) / f"repo{n}"
             files = generate(root, n)
+            git_init(root)
             if n == SIZES[0]:
                 blobs = [f.read_bytes() for f in files]
                 size = sum(len(b) for b in blobs)

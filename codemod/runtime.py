@@ -74,8 +74,10 @@ def compose_services(compose: Path) -> list[ComposeService]:
 
 
 def example_path(dockerfile: Path, services: list[ComposeService]) -> Path:
-    real = dockerfile.resolve()
-    mine = [s for s in services if s.dockerfile == real]
+    mine = []
+    if services:
+        real = dockerfile.resolve()
+        mine = [s for s in services if s.dockerfile == real]
     dirs = [s.compose.parent for s in mine] + [dockerfile.parent]
     for d in dirs:
         if (d / ".env.example").is_file():
