@@ -34,9 +34,13 @@ _BETWEEN_OK = frozenset({"COPY", "ADD", "WORKDIR"})
 BUILDTIME = "buildtime"
 
 
+#: secret ids BuildKit gives a meaning of its own (remote Git contexts): never renamed
+BUILTIN_ID_PREFIXES = ("GIT_AUTH_TOKEN", "GIT_AUTH_HEADER")
+
+
 def secret_id(name: str) -> str:
     """Ids are the lower-cased name, except those BuildKit gives a meaning (GIT_AUTH_TOKEN*, GIT_AUTH_HEADER*)."""
-    if name.startswith(("GIT_AUTH_TOKEN", "GIT_AUTH_HEADER")):
+    if name.startswith(BUILTIN_ID_PREFIXES):
         return name
     return name.lower()
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from codemod.analysis.buildtime import secret_id as dockerfile_secret_id
 from codemod.model import Finding
 
 __all__ = [
@@ -24,9 +25,6 @@ __all__ = [
     "migrate_workflow",
     "secret_id",
 ]
-
-#: Secret ids BuildKit gives a meaning of their own (remote Git contexts, ``ADD git``): never renamed.
-BUILTIN_ID_PREFIXES = ("GIT_AUTH_TOKEN", "GIT_AUTH_HEADER")
 
 
 class InvocationError(Exception):
@@ -76,10 +74,8 @@ class InvocationResult:
 
 
 def secret_id(arg: str) -> str:
-    """The secret id for an ARG: its lower-cased name, except ids with built-in meaning."""
-    if arg.startswith(BUILTIN_ID_PREFIXES):
-        return arg
-    return arg.lower()
+    """The secret id for an ARG: the Dockerfile side's rule, so every file names a secret alike."""
+    return dockerfile_secret_id(arg)
 
 
 def migrate_compose(path: Path, display: str, data: bytes, migrations: list[DockerfileMigration]) -> InvocationResult:

@@ -19,6 +19,18 @@ _RUN_HINT = re.compile(
 )
 
 
+def _spans(data: bytes, start: int, end: int, parts: list[str]) -> list[tuple[int, int]]:
+    """Every place in ``data[start:end]`` that holds one of ``parts`` (to redact)."""
+    spans = []
+    for part in parts:
+        b = part.encode("utf-8", "surrogateescape")
+        at = data.find(b, start, end)
+        while at >= 0:
+            spans.append((at, at + len(b)))
+            at = data.find(b, at + len(b), end)
+    return spans
+
+
 class CredentialInValue(Rule):
     """What it does: flags a literal credential inside a larger ARG/ENV value: a URL with a password,
     a ``token=``/``key=``/``sig=`` query parameter, a webhook URL, a connection string ``Password=``,
@@ -58,13 +70,7 @@ class CredentialInValue(Rule):
                              fix="move the credential to runtime configuration")
             # the credential, not the whole value: the rest (host, path) is a plain setting
             parts = embedded_secret_parts(value)
-            raw = ctx.flow.df.data[p.kv.value_start:p.kv.value_end]
-            spans = []
-            for part in parts:
-                at = raw.find(part.encode("utf-8", "surrogateescape"))
-                if at >= 0:
-                    spans.append((p.kv.value_start + at, p.kv.value_start + at + len(part.encode("utf-8",
-                                                                                             "surrogateescape"))))
+            spans = _spans(ctx.flow.df.data, p.kv.value_start, p.kv.value_end, parts)
             values = {f"{p.name}#{n}": part for n, part in enumerate(parts)}
             yield Hit(f, secret_values=values, redact=spans)
         yield from self._runs(ctx)
@@ -82,14 +88,7 @@ class CredentialInValue(Rule):
             if not parts:
                 continue
             details = [d for d in embedded_credentials(text) if "reference to" not in d]
-            raw = df.data[ins.start:ins.end]
-            spans = []
-            for part in parts:
-                b = part.encode("utf-8", "surrogateescape")
-                at = raw.find(b)
-                while at >= 0:
-                    spans.append((ins.start + at, ins.start + at + len(b)))
-                    at = raw.find(b, at + len(b))
+            spans = _spans(df.data, ins.start, ins.end, parts)
             f = self.finding(ctx, ins.start_line, "RUN", fixable=False, value_class="real-looking", what="a ",
                              detail="; ".join(details) or "credential in a URL",
                              fix="pass the credential as a build secret (RUN --mount=type=secret)")
