@@ -444,7 +444,88 @@ def rollback_cmd(
     raise typer.Exit(2 if bad else 0)
 
 
+_VALUE_TYPES: dict[Any, Any] = {"str": str, "str | None": str, "Path | None": Path}
+
+
+def _option_table() -> tuple[dict[str, tuple[str, Any]], dict[str, Any]]:
+    """The root run's options (spelling -> parameter, and None for an on/off flag or the type of its value)
+    and every parameter's default, read from ``run_cmd``'s own typer declarations, so the fast path
+    below cannot drift from them."""
+    import inspect
+
+    options: dict[str, tuple[str, Any]] = {}
+    defaults: dict[str, Any] = {}
+    for name, param in inspect.signature(run_cmd).parameters.items():
+        info = param.default
+        defaults[name] = info.default
+        if not isinstance(info, typer.models.OptionInfo):
+            continue
+        kind = None if param.annotation in (bool, "bool") else _VALUE_TYPES.get(param.annotation, "other")
+        options.update({decl: (name, kind) for decl in info.param_decls or ()})
+    return options, defaults
+
+
+def fast_run_kwargs(args: list[str]) -> dict[str, Any] | None:
+    """The arguments typer would pass ``run_cmd`` for a root run; None where typer must decide.
+
+    typer coerces every non-flag parameter through a pydantic TypeAdapter, and importing pydantic costs
+    more start-up than the whole one-file run (issue 9). The root run takes only PATHs, on/off flags and
+    options with a plain string or path value, which need none of it. Anything else (a subcommand,
+    --help, a value that looks like an option, an abbreviation, a missing value) returns None and goes
+    to typer, which also owns every usage error. tests/test_entry.py checks this agrees with typer.
+    """
+    if args and args[0] == "run":
+        args = args[1:]
+    elif args and args[0] in SUBCOMMANDS:
+        return None
+    options, kwargs = _option_table()
+    paths: list[str] = []
+    rest = iter(args)
+    for a in rest:
+        if not a.startswith("-") or a == "-":
+            paths.append(a)
+            continue
+        if a == "--":
+            paths.extend(rest)
+            break
+        spelled, eq, inline = a.partition("=")
+        name, kind = options.get(spelled if spelled.startswith("--") else a, ("", "other"))
+        if kind is None and not eq:
+            kwargs[name] = True
+        elif kind in (str, Path):
+            value = inline if eq else next(rest, "")
+            if not value or (value.startswith("-") and not eq):
+                return None
+            kwargs[name] = kind(value)
+        else:
+            return None
+    kwargs["paths"] = paths or None
+    return kwargs
+
+
+def _fast_run(kwargs: dict[str, Any]) -> int:
+    """Call ``run_cmd`` as typer's standalone mode would: Exit's code, 130 on Ctrl-C, 1 on a closed pipe."""
+    import errno
+    import os
+
+    try:
+        run_cmd(**kwargs)
+    except typer.Exit as e:
+        return int(e.exit_code)
+    except KeyboardInterrupt:
+        return 130
+    except OSError as e:
+        if e.errno != errno.EPIPE:
+            raise
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit's flush
+        return 1
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
+    kwargs = fast_run_kwargs(sys.argv[1:] if argv is None else argv)
+    if kwargs is not None:
+        return _fast_run(kwargs)
     try:
         app(args=argv, prog_name="migrate-secrets", standalone_mode=True)
     except SystemExit as e:

@@ -1,4 +1,4 @@
-"""The console script: answers ``--version`` before loading the CLI framework (typer takes ~100 ms)."""
+"""The console script: answers ``--version`` before loading the CLI framework (typer and its pydantic cost ~100 ms+)."""
 
 from __future__ import annotations
 
