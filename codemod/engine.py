@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import os
 import stat
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -124,29 +124,31 @@ def analyse_dockerfile(path: Path, config: Config, plan_only: bool = False
         done.build_secrets = {k: v for h in out.hits if h.finding.fixable for k, v in h.build_secrets.items()}
         done.migration = _migration(path, out.before, out.after, done.build_secrets, out.hits)
         done.env_order = _env_order(out.before)
-    out.before = out.after = None  # parse trees stay in the worker
-    # keep the bytes only where there is something to report: memory stays flat over big trees
-    return None, (data if out.hits or out.new is not None else None), done
+    if not out.hits and out.new is None:
+        return None, None, None  # nothing to report: nothing crosses back from a worker, nothing is kept
+    out.before = out.after = None  # parse trees and rewrite plans stay in the worker
+    for h in out.hits:
+        h.actions = []
+    return None, data, done
 
 
 def _analyse_all(paths: list[Path], config: Config, jobs: int | None, tick: Callable[[], None],
-                 plan_only: bool = False) -> list[tuple[str | None, bytes | None, Analysed | None]]:
+                 plan_only: bool = False) -> Iterator[tuple[str | None, bytes | None, Analysed | None]]:
+    """Each file's analysis, in the order of ``paths``, as it is ready: the caller keeps what it needs."""
     workers = jobs if jobs is not None else (os.cpu_count() or 1)
-    out = []
     if workers <= 1 or len(paths) < PARALLEL_MIN:
         for p in paths:
-            out.append(analyse_dockerfile(p, config, plan_only))
+            yield analyse_dockerfile(p, config, plan_only)
             tick()
-        return out
+        return
     from concurrent.futures import ProcessPoolExecutor
 
     with ProcessPoolExecutor(max_workers=workers) as pool:
         # map keeps the input order: the result is the serial run's, file for file
         for item in pool.map(analyse_dockerfile, paths, [config] * len(paths), [plan_only] * len(paths),
                              chunksize=64):
-            out.append(item)
+            yield item
             tick()
-    return out
 
 
 def _no_progress(total: int) -> contextlib.AbstractContextManager[Any]:
@@ -176,38 +178,43 @@ def run(paths: list[str], config: Config, *, jobs: int | None = None, keep_bytes
     with progress(len(todo)) as bar:
         analysed = _analyse_all([f.path for f in todo], config, jobs,
                                 bar.advance if bar is not None else (lambda: None), plan_only=not keep_bytes)
-    for f, (error, data, done) in zip(todo, analysed, strict=True):
-        if error is not None:
-            result.errors.append(error)
-            continue
-        assert done is not None
-        if data is None:
-            continue
-        out = done.result
-        result.notes.extend(f"{f.path}: {n}" for n in out.notes)
-        result.setting_values |= done.settings
-        orders[f.path] = done.env_order
-        if not keep_bytes and out.new is not None:
-            # --check only names the pending files: memory stays flat however many there are
-            data, out.new = b"", b""
-        dockerfiles.append((f, data, out.new, out.hits))
-        result.hits.extend(out.hits)
-        for h in out.hits:
-            result.secret_values.update({k: v for k, v in h.secret_values.items() if v})
-        if out.new is not None:
-            spans = [s for h in out.hits for s in h.redact if s[1] > s[0]]
-            result.changes.append(FileChange(f.path, DOCKERFILE, data, out.new, spans))
-            if done.build_secrets:
-                result.build_secrets[str(f.path)] = done.build_secrets
-            if done.migration is not None:
-                result.migrations.append(done.migration)
-
+        for f, (error, data, done) in zip(todo, analysed, strict=True):
+            _take(result, f, error, data, done, keep_bytes, dockerfiles, orders)
     composes = [f for f in files if f.kind == COMPOSE]
     _invocations(result, files, config)
     _hand_off(result, dockerfiles, composes, config, orders)
     _python_and_env_files(result, files, composes, config)
     result.hits.sort(key=lambda h: h.finding.sort_key())
     return result
+
+
+def _take(result: RunResult, f: Discovered, error: str | None, data: bytes | None, done: Analysed | None,
+          keep_bytes: bool, dockerfiles: list[tuple[Discovered, bytes, bytes | None, list[Hit]]],
+          orders: dict[Path, dict[str, int]]) -> None:
+    """Fold one Dockerfile's analysis into the run's result."""
+    if error is not None:
+        result.errors.append(error)
+        return
+    if data is None or done is None:
+        return
+    out = done.result
+    result.notes.extend(f"{f.path}: {n}" for n in out.notes)
+    result.setting_values |= done.settings
+    orders[f.path] = done.env_order
+    if not keep_bytes and out.new is not None:
+        # --check only names the pending files: memory stays flat however many there are
+        data, out.new = b"", b""
+    dockerfiles.append((f, data, out.new, out.hits))
+    result.hits.extend(out.hits)
+    for h in out.hits:
+        result.secret_values.update({k: v for k, v in h.secret_values.items() if v})
+    if out.new is not None:
+        spans = [s for h in out.hits for s in h.redact if s[1] > s[0]]
+        result.changes.append(FileChange(f.path, DOCKERFILE, data, out.new, spans))
+        if done.build_secrets:
+            result.build_secrets[str(f.path)] = done.build_secrets
+        if done.migration is not None:
+            result.migrations.append(done.migration)
 
 
 def _migration(path: Path, before: Dockerfile, after: Dockerfile | None, secrets: dict[str, str],
