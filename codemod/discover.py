@@ -67,12 +67,27 @@ def kind_of(path: str | Path, *, explicit: bool = False) -> str | None:
 
 
 def git_root(start: Path) -> Path | None:
+    """The top of the git work tree holding ``start``."""
     d = start.resolve()
     if d.is_file():
         d = d.parent
     for cand in (d, *d.parents):
         if (cand / ".git").exists():
             return cand
+    return None
+
+
+def git_dir(start: Path) -> Path | None:
+    """The repository directory of the work tree holding ``start`` (a worktree's or submodule's own)."""
+    for d in (start, *start.parents):
+        g = d / ".git"
+        if g.is_dir():
+            return g
+        if g.is_file():  # worktree / submodule: "gitdir: <path>"
+            text = g.read_text(errors="replace").strip()
+            if text.startswith("gitdir:"):
+                p = Path(text.split(":", 1)[1].strip())
+                return p if p.is_absolute() else (d / p).resolve()
     return None
 
 

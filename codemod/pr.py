@@ -21,12 +21,13 @@ import subprocess
 import urllib.parse
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from codemod import __version__
+from codemod.discover import git_dir
 from codemod.vcs import (
     VcsError,
-    git_dir,
     push_branch,
     redact_urls,
     remote_default_branch,
@@ -360,7 +361,8 @@ def _manual(
 ) -> PrResult:
     """A result telling the user how to open the pull request by hand (branch is pushed)."""
     cmp = compare_url(repo, branch, base)
-    body_path = git_dir(repo_root) / BODY_FILE
+    gdir = git_dir(Path(repo_root).resolve())
+    body_path = (gdir or Path(repo_root)) / BODY_FILE
     try:
         body_path.write_text(body, encoding="utf-8")
         body_arg = str(body_path)

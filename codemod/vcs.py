@@ -488,11 +488,6 @@ def remote_default_branch(repo_root: StrPath, remote: str = "origin", timeout: f
         return local[len(prefix) :] if local.startswith(prefix) else None
 
 
-def git_dir(repo_root: StrPath) -> Path:
-    with _open(repo_root) as repo:
-        return Path(repo.git_dir)
-
-
 def push_branch(
     repo_root: StrPath,
     branch: str,

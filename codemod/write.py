@@ -20,6 +20,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from codemod.discover import git_dir
 from codemod.engine import FileChange
 
 BACKUP_PATTERN = "*.backup-*"
@@ -45,26 +46,13 @@ def _sha(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def _git_dir(start: Path) -> Path | None:
-    for d in (start, *start.parents):
-        g = d / ".git"
-        if g.is_dir():
-            return g
-        if g.is_file():  # worktree / submodule: "gitdir: <path>"
-            text = g.read_text(errors="replace").strip()
-            if text.startswith("gitdir:"):
-                p = Path(text.split(":", 1)[1].strip())
-                return p if p.is_absolute() else (d / p).resolve()
-    return None
-
-
 def journal_dir(start: Path) -> Path:
-    g = _git_dir(start.resolve())
+    g = git_dir(start.resolve())
     return (g / "migrate-secrets") if g else (start.resolve() / ".migrate-secrets")
 
 
 def exclude_backups(start: Path) -> None:
-    g = _git_dir(start.resolve())
+    g = git_dir(start.resolve())
     if g is None:
         return
     info = g / "info"
