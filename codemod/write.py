@@ -55,6 +55,9 @@ def exclude_backups(start: Path) -> None:
     g = git_dir(start.resolve())
     if g is None:
         return
+    common = g / "commondir"  # a linked worktree: git reads info/exclude from the shared directory only
+    if common.is_file():
+        g = (g / common.read_text(encoding="utf-8", errors="replace").strip()).resolve()
     info = g / "info"
     info.mkdir(parents=True, exist_ok=True)
     ex = info / "exclude"
