@@ -1,4 +1,9 @@
-"""A synthetic repository: N Dockerfiles from a mix of realistic patterns, plus unrelated files."""
+"""A synthetic repository: N Dockerfiles from a mix of realistic patterns, plus unrelated files.
+
+Per service directory (50 apps): a compose file building its apps (build args for the build-time
+secrets), a GitHub workflow building them with build-push-action, and an ignored ``node_modules``
+that discovery must not walk.
+"""
 
 from __future__ import annotations
 
@@ -21,6 +26,15 @@ PATTERNS = [
     "# escape=`\nFROM mcr.microsoft.com/windows/servercore:ltsc2022\nENV TOOLS=C:\\tools `\n    HOME=C:\\Users\\app\n"
     "RUN powershell -Command `\n    Write-Host hi\n",
 ]
+#: build-time secrets: a RUN reads the token, explicitly or through a committed .npmrc
+BUILDTIME = [
+    ("FROM node:20-alpine\nARG NPM_TOKEN\nWORKDIR /app\nCOPY .npmrc package.json ./\nRUN npm ci\nCOPY . .\n"
+     "CMD [\"node\", \"server.js\"]\n", "NPM_TOKEN"),
+    ("FROM golang:1.23 AS build\nARG GITHUB_TOKEN\nRUN git config --global url.\"https://x-access-token:"
+     "${GITHUB_TOKEN}@github.com/\".insteadOf \"https://github.com/\" \\\n    && go mod download\n"
+     "FROM gcr.io/distroless/base\nCOPY --from=build /go/bin/app /app\n", "GITHUB_TOKEN"),
+]
+NPMRC = "//registry.npmjs.org/:_authToken=${NPM_TOKEN}\n"
 
 
 def git_init(root: Path) -> None:
@@ -34,14 +48,50 @@ def git_init(root: Path) -> None:
 
 
 def generate(root: Path, n: int, seed: int = 7, unrelated: int = 2) -> list[Path]:
+    """N Dockerfiles (returned) and the files around them; ``unrelated`` plain files per app."""
     rng = random.Random(seed)
     files = []
+    services: dict[str, list[tuple[str, str | None]]] = {}
     for i in range(n):
-        d = root / f"svc{i // 50:04d}" / f"app{i:05d}"
+        svc, app = f"svc{i // 50:04d}", f"app{i:05d}"
+        d = root / svc / app
         d.mkdir(parents=True, exist_ok=True)
         f = d / "Dockerfile"
-        f.write_text(rng.choice(PATTERNS), encoding="utf-8")
+        token = None
+        if rng.random() < 0.15:
+            text, token = rng.choice(BUILDTIME)
+            if token == "NPM_TOKEN":
+                (d / ".npmrc").write_text(NPMRC, encoding="utf-8")
+        else:
+            text = rng.choice(PATTERNS)
+        f.write_text(text, encoding="utf-8")
         files.append(f)
+        services.setdefault(svc, []).append((app, token))
         for k in range(unrelated):
             (d / f"module{k}.txt").write_text("unrelated\n" * 5)
+    workflows = root / ".github" / "workflows"
+    for svc, apps in services.items():
+        built = [(a, t) for a, t in apps if t or rng.random() < 0.2]
+        if not built:
+            continue
+        compose = ["services:\n"]
+        steps = ["name: build " + svc + "\non: push\njobs:\n  build:\n    runs-on: ubuntu-latest\n    steps:\n"
+                 "      - uses: actions/checkout@v4\n"]
+        for app, token in built:
+            compose.append(f"  {app}:\n    build:\n      context: ./{app}\n")
+            steps.append(f"      - uses: docker/build-push-action@v6\n        with:\n          context: {svc}/{app}\n"
+                         f"          tags: example/{app}:latest\n")
+            if token:
+                compose.append(f"      args:\n        {token}: ${{{token}}}\n")
+                steps.append(f"          build-args: |\n            {token}=${{{{ secrets.{token} }}}}\n")
+        (root / svc / "compose.yaml").write_text("".join(compose), encoding="utf-8")
+        workflows.mkdir(parents=True, exist_ok=True)
+        (workflows / f"build-{svc}.yml").write_text("".join(steps), encoding="utf-8")
+        if unrelated:
+            nm = root / svc / "node_modules" / "left-pad"
+            nm.mkdir(parents=True, exist_ok=True)
+            for k in range(unrelated * 10):
+                (nm / f"file{k}.js").write_text("module.exports = 1;\n")
+            (nm / "Dockerfile").write_text("FROM scratch\nENV API_TOKEN=not-ours-to-scan\n")
+    (root / ".gitignore").write_text("node_modules/\n")
     return files
