@@ -17,8 +17,8 @@ import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from codemod.analysis.flow import Pair, reference, referenced_names
-from codemod.analysis.tools import reads_implicitly
+from codemod.analysis.flow import Pair
+from codemod.analysis.tools import may_read_implicitly, reads_implicitly
 
 if TYPE_CHECKING:
     from codemod.rules.base import Action, Context
@@ -90,6 +90,11 @@ class BuildPlan:
     fixable: bool = True
     reason: str = ""
     persisted: list[tuple[int, str]] = field(default_factory=list)  # (RUN index, description) left for a human
+    #: (ins_index, kv_index) of each alias: a set lookup (``in aliases`` compares pairs field by field)
+    alias_keys: set[tuple[int, int]] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        self.alias_keys = {(a.ins_index, a.kv_index) for a in self.aliases}
 
 
 def plan(ctx: Context, p: Pair) -> BuildPlan | None:
@@ -106,22 +111,24 @@ def plan(ctx: Context, p: Pair) -> BuildPlan | None:
     if nc.weak and not (default and ctx.secret(p.name, default)[0]):
         return None
     rc = ctx.npmrc_vars()
-    aliases = [a for a in flow.pairs if a.what == "ENV" and a.stage == p.stage and a.ins_index > p.ins_index
-               and (ref := reference(a.kv.value)) is not None and flow.arg_at(a.ins_index, ref[0]) is p]
+    aliases = flow.env_bindings_of(p)
+    # the RUNs that can read p or an alias: those naming it in its scope, or all there if a tool may read it
+    readers: dict[int, list[Pair]] = {}
+    for q in (p, *aliases):
+        for i in flow.runs_naming(q, every=may_read_implicitly(q.name, rc)):
+            readers.setdefault(i, []).append(q)
     reads: list[RunRead] = []
-    for i in flow.runs_after(p.ins_index):
+    for i in sorted(readers):
         text = flow.run_text(i)
-        names = referenced_names(text)
-        if flow.arg_at(i, p.name) is p and (p.name in names or reads_implicitly(text, p.name, rc)):
-            reads.append(RunRead(i, p.name))
-        for a in aliases:
-            if flow.env_at(i, a.name) is a and (a.name in names or reads_implicitly(text, a.name, rc)):
-                reads.append(RunRead(i, a.name))
+        names = flow.names(i)
+        for q in readers[i]:  # p, then its aliases in file order
+            scoped = flow.arg_at(i, q.name) if q is p else flow.env_at(i, q.name)
+            if scoped is q and (q.name in names or reads_implicitly(text, q.name, rc)):
+                reads.append(RunRead(i, q.name))
     if not reads:
         return None
-    bp = BuildPlan(arg=p, id=secret_id(p.name), reads=reads, aliases=[
-        a for a in aliases if any(r.var == a.name for r in reads)
-    ])
+    read_vars = {r.var for r in reads}
+    bp = BuildPlan(arg=p, id=secret_id(p.name), reads=reads, aliases=[a for a in aliases if a.name in read_vars])
     run_indices = {r.ins_index for r in reads}
     excluding = {(a.ins_index, a.kv_index) for a in bp.aliases}
     if ctx.other_uses(p, excluding, skip_runs=run_indices):

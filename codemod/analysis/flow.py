@@ -9,6 +9,7 @@ ENV in scope as an environment variable, and names one with ``$X``/``${X...}``.
 from __future__ import annotations
 
 import re
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
 
 from codemod.dockerfile.scanner import Dockerfile, Instruction, KeyValue
@@ -64,22 +65,45 @@ class Stage:
 
 @dataclass
 class Flow:
-    """Facts about one Dockerfile that the rules read."""
+    """Facts about one Dockerfile that the rules read.
+
+    Every lookup is an index built once by :func:`analyse` (a bisect or a dict), so analysing a file
+    stays close to linear in its instruction count.
+    """
 
     df: Dockerfile
     pairs: list[Pair]
     stages: list[Stage]
     stage_of: list[int]
-    #: (instruction index) -> the ARG pair each visible name resolves to there
-    _arg_scope: list[dict[str, Pair]]
-    #: (instruction index) -> ENV pairs in scope there
-    _env_scope: list[dict[str, Pair]]
+    #: (stage, name) -> the ARG pairs of that name declared in the stage, in file order
+    _args: dict[tuple[int, str], list[Pair]]
+    #: (stage, name) -> the ENV pairs of that name set in the stage, in file order
+    _envs: dict[tuple[int, str], list[Pair]]
+    #: (stage, name) -> the ENV pairs in the stage whose whole value is ``$name``, in file order
+    _bindings: dict[tuple[int, str], list[Pair]]
+    #: instruction index -> the names its text (heredoc bodies included) references with ``$``
+    _names: list[frozenset[str]]
+    #: name -> the instructions that reference it (in their text or an ENV/ARG/LABEL value), ascending
+    _readers: dict[str, list[int]]
+    #: the RUN instructions (ONBUILD RUN included), ascending
+    _runs: list[int]
+    #: name -> the first global ARG pair of that name
+    _globals: dict[str, Pair]
+    #: name -> the stage ARG pairs without a default that declare it (a global ARG) again, in file order
+    _redeclared: dict[str, list[Pair]]
+    #: names a stage declares with a plain ``ARG`` instruction (not ONBUILD ARG)
+    _stage_arg_names: set[str]
+    #: names the FROM lines reference
+    _from_names: set[str]
 
     def arg_at(self, ins_index: int, name: str) -> Pair | None:
-        return self._arg_scope[ins_index].get(name)
+        """The ARG ``name`` resolves to at an instruction: FROM lines see the global ARGs, the rest of a
+        stage only what the stage declared before the instruction."""
+        stage = -1 if self.df.instructions[ins_index].keyword == "FROM" else self.stage_of[ins_index]
+        return _last_before(self._args.get((stage, name)), ins_index)
 
     def env_at(self, ins_index: int, name: str) -> Pair | None:
-        return self._env_scope[ins_index].get(name)
+        return _last_before(self._envs.get((self.stage_of[ins_index], name)), ins_index)
 
     def arg_default(self, arg: Pair) -> str | None:
         """The value an ARG has when nobody passes it: its default, or the global one it re-declares."""
@@ -94,88 +118,145 @@ class Flow:
         """The global ARG a stage ARG without a default declares again."""
         if arg.stage < 0 or arg.kv.has_value:
             return None
-        for p in self.pairs:
-            if p.what == "ARG" and p.stage == -1 and p.name == arg.name:
-                return p
-        return None
+        return self._globals.get(arg.name)
 
     def redeclarations(self, glob: Pair) -> list[Pair]:
-        return [p for p in self.pairs if p.what == "ARG" and p.stage >= 0 and p.name == glob.name
-                and not p.kv.has_value]
+        return list(self._redeclared.get(glob.name, ()))
+
+    def declared_in_a_stage(self, name: str) -> bool:
+        """Does an ``ARG`` instruction of some stage declare ``name``?"""
+        return name in self._stage_arg_names
 
     def used_by_from(self, glob: Pair) -> bool:
-        return any(ins.keyword == "FROM" and glob.name in referenced_names(ins.original)
-                   for ins in self.df.instructions)
+        return glob.name in self._from_names
+
+    def names(self, ins_index: int) -> frozenset[str]:
+        """The names an instruction's text references with ``$`` (``referenced_names(run_text(i))``)."""
+        return self._names[ins_index]
+
+    def scope(self, p: Pair) -> range:
+        """The instructions after ``p`` up to the next declaration of its name in its stage (which still sees
+        ``p``). FROM lines aside, ``p`` is in scope nowhere else; callers still ask :meth:`arg_at`/:meth:`env_at`
+        (a later pair of the same name on ``p``'s own line hides it)."""
+        decls = (self._args if p.what == "ARG" else self._envs)[(p.stage, p.name)]
+        k = bisect_right(decls, p.ins_index, key=_ins_index)
+        end = decls[k].ins_index if k < len(decls) else self.stages[p.stage + 1].last
+        return range(p.ins_index + 1, end + 1)
+
+    def readers(self, name: str, within: range) -> list[int]:
+        """The instructions in ``within`` that reference ``name`` (in their text or an ENV/ARG/LABEL value)."""
+        return _between(self._readers.get(name, []), within)
+
+    def runs(self, within: range) -> list[int]:
+        """The RUN instructions (ONBUILD RUN included) in ``within``."""
+        return _between(self._runs, within)
 
     def runs_after(self, ins_index: int) -> list[int]:
         """RUN instructions (ONBUILD RUN included) later in the same stage."""
-        stage = self.stage_of[ins_index]
-        out = []
-        for i in range(ins_index + 1, len(self.df.instructions)):
-            if self.stage_of[i] != stage:
-                break
-            if self.df.instructions[i].effective == "RUN":
-                out.append(i)
-        return out
+        return self.runs(range(ins_index + 1, self.stages[self.stage_of[ins_index] + 1].last + 1))
+
+    def runs_naming(self, p: Pair, *, every: bool = False) -> list[int]:
+        """The RUNs in :meth:`scope` of ``p`` that reference its name (``every``: all the RUNs there)."""
+        within = self.scope(p)
+        if every:
+            return self.runs(within)
+        return [i for i in self.readers(p.name, within) if p.name in self._names[i]
+                and self.df.instructions[i].effective == "RUN"]
 
     def run_text(self, ins_index: int) -> str:
-        ins = self.df.instructions[ins_index]
-        return ins.original + "\n" + "".join(h.content for h in ins.heredocs)
+        return _text(self.df.instructions[ins_index])
 
     def env_bindings_of(self, arg: Pair) -> list[Pair]:
         """ENV pairs whose whole value is a reference to ``arg``."""
-        out = []
-        for p in self.pairs:
-            if p.what != "ENV" or p.ins_index <= arg.ins_index:
-                continue
-            ref = reference(p.kv.value)
-            if ref and self.arg_at(p.ins_index, ref[0]) is arg:
-                out.append(p)
-        return out
+        within = self.scope(arg)
+        bound = self._bindings.get((arg.stage, arg.name), [])
+        lo = bisect_left(bound, within.start, key=_ins_index)
+        hi = bisect_left(bound, within.stop, key=_ins_index)
+        return [p for p in bound[lo:hi] if self.arg_at(p.ins_index, arg.name) is arg]
 
     def reads_in_runs(self, pair: Pair) -> list[int]:
         """RUNs after ``pair`` (same stage, still in scope) that name it with ``$``."""
         out = []
-        for i in self.runs_after(pair.ins_index):
+        for i in self.runs_naming(pair):
             scoped = self.arg_at(i, pair.name) if pair.what == "ARG" else self.env_at(i, pair.name)
-            if scoped is not pair:
-                continue
-            if pair.name in referenced_names(self.run_text(i)):
+            if scoped is pair:
                 out.append(i)
         return out
+
+
+def _text(ins: Instruction) -> str:
+    """The instruction and its heredoc bodies."""
+    return ins.original + "\n" + "".join(h.content for h in ins.heredocs)
+
+
+def _ins_index(p: Pair) -> int:
+    return p.ins_index
+
+
+def _last_before(decls: list[Pair] | None, ins_index: int) -> Pair | None:
+    """The last of ``decls`` (in file order) declared before instruction ``ins_index``."""
+    if not decls:
+        return None
+    k = bisect_left(decls, ins_index, key=_ins_index)
+    return decls[k - 1] if k else None
+
+
+def _between(indices: list[int], within: range) -> list[int]:
+    """The part of the ascending ``indices`` inside ``within``."""
+    return indices[bisect_left(indices, within.start):bisect_left(indices, within.stop)]
 
 
 def analyse(df: Dockerfile) -> Flow:
     pairs: list[Pair] = []
     stages: list[Stage] = [Stage(index=-1, first=0, last=-1)]
     stage_of: list[int] = []
-    arg_scope: list[dict[str, Pair]] = []
-    env_scope: list[dict[str, Pair]] = []
-    global_args: dict[str, Pair] = {}
-    args: dict[str, Pair] = {}
-    envs: dict[str, Pair] = {}
+    names: list[frozenset[str]] = []
+    readers: dict[str, list[int]] = {}
+    runs: list[int] = []
+    from_names: set[str] = set()
     stage = -1
     for idx, ins in enumerate(df.instructions):
         kw = ins.keyword
         if kw == "FROM":
             stage += 1
             stages.append(Stage(index=stage, first=idx, last=idx))
-            args, envs = {}, {}
+            from_names |= referenced_names(ins.original)
         stage_of.append(stage)
         stages[-1].instructions.append(idx)
         stages[-1].last = idx
-        # FROM lines see the global ARGs; the rest of a stage only what it declares
-        arg_scope.append(dict(global_args) if kw == "FROM" else dict(args))
-        env_scope.append(dict(envs))
+        names.append(frozenset(referenced_names(_text(ins))))
+        read = set(names[-1])
+        if kw in ("ENV", "ARG", "LABEL"):
+            for kv in ins.kvs:
+                read |= referenced_names(kv.raw)
+        for name in read:
+            readers.setdefault(name, []).append(idx)
+        if ins.effective == "RUN":
+            runs.append(idx)
         if ins.effective in ("ARG", "ENV"):
-            kw = ins.effective
             for k, kv in enumerate(ins.kvs):
-                p = Pair(kw, idx, k, ins, kv, stage)
-                pairs.append(p)
-                if kw == "ENV":
-                    envs[kv.key] = p
-                else:
-                    if stage < 0:
-                        global_args[kv.key] = p
-                    args[kv.key] = p
-    return Flow(df=df, pairs=pairs, stages=stages, stage_of=stage_of, _arg_scope=arg_scope, _env_scope=env_scope)
+                pairs.append(Pair(ins.effective, idx, k, ins, kv, stage))
+    args: dict[tuple[int, str], list[Pair]] = {}
+    envs: dict[tuple[int, str], list[Pair]] = {}
+    bindings: dict[tuple[int, str], list[Pair]] = {}
+    globals_: dict[str, Pair] = {}
+    redeclared: dict[str, list[Pair]] = {}
+    stage_arg_names: set[str] = set()
+    for p in pairs:
+        if p.what == "ENV":
+            envs.setdefault((p.stage, p.name), []).append(p)
+            ref = reference(p.kv.value)
+            if ref is not None:
+                bindings.setdefault((p.stage, ref[0]), []).append(p)
+            continue
+        args.setdefault((p.stage, p.name), []).append(p)
+        if p.stage < 0:
+            globals_.setdefault(p.name, p)
+            continue
+        if not p.kv.has_value:
+            redeclared.setdefault(p.name, []).append(p)
+        if p.ins.keyword == "ARG":
+            stage_arg_names.add(p.name)
+    return Flow(df=df, pairs=pairs, stages=stages, stage_of=stage_of, _args=args, _envs=envs, _bindings=bindings,
+                _names=names, _readers=readers, _runs=runs, _globals=globals_, _redeclared=redeclared,
+                _stage_arg_names=stage_arg_names, _from_names=from_names)

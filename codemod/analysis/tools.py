@@ -49,3 +49,9 @@ def reads_implicitly(command: str, name: str, rc_vars: set[str]) -> bool:
                 continue  # npm reads NPM_TOKEN only through an .npmrc that names it
             return True
     return False
+
+
+def may_read_implicitly(name: str, rc_vars: set[str]) -> bool:
+    """Can :func:`reads_implicitly` be true for ``name`` in some RUN? Only for a name in ``rc_vars`` or one
+    a known tool reads by itself: other names need a ``$`` reference to be read."""
+    return name in rc_vars or any(var.match(name) for _, var in _IMPLICIT)

@@ -63,29 +63,45 @@ class Context:
         self.context_dir = context_dir
         self._npmrc: set[str] | None = None
         self._plans: dict[tuple[int, int], BuildPlan | None] = {}
+        self._values: dict[tuple[int, int], str | None] = {}
         self._ignore: Callable[[str], bool] | None = None
 
     def name_class(self, name: str) -> NameClass:
         return self.config.classify(name)  # classify_name caches its answers
 
     def resolved(self, pair: Pair) -> tuple[str | None, Pair | None]:
-        """The value a pair has in the image, following one ``$ARG`` reference."""
+        """The value a pair has in the image, following ``$ENV`` references back to one ``$ARG``; the ARG is
+        given only when ``pair`` names it directly."""
         ref = reference(pair.kv.value)
-        if ref is None:
-            return pair.kv.value, None
-        name, op, operand = ref
-        arg = self.flow.arg_at(pair.ins_index, name)
-        if arg is not None:
-            default = self.flow.arg_default(arg)
-            if default is None and op in (":-", "-"):
-                return operand, arg
-            return default, arg
-        env = self.flow.env_at(pair.ins_index, name)
-        if env is not None:
-            return self.resolved(env)[0], None
-        if op in (":-", "-"):
-            return operand, None
-        return None, None
+        return self._value_of(pair), self.flow.arg_at(pair.ins_index, ref[0]) if ref else None
+
+    def _value_of(self, pair: Pair) -> str | None:
+        """``resolved(pair)[0]``, remembered per pair. A loop, not recursion: a chain may be any length,
+        and each pair on it is walked once."""
+        chain: list[tuple[int, int]] = []
+        while True:
+            key = (pair.ins_index, pair.kv_index)
+            if key in self._values:
+                value = self._values[key]
+                break
+            chain.append(key)
+            ref = reference(pair.kv.value)
+            if ref is None:
+                value = pair.kv.value
+                break
+            name, op, operand = ref
+            arg = self.flow.arg_at(pair.ins_index, name)
+            if arg is not None:
+                default = self.flow.arg_default(arg)
+                value = operand if default is None and op in (":-", "-") else default
+                break
+            env = self.flow.env_at(pair.ins_index, name)
+            if env is None:
+                value = operand if op in (":-", "-") else None
+                break
+            pair = env
+        self._values.update(dict.fromkeys(chain, value))
+        return value
 
     def secret(self, name: str, value: str | None) -> tuple[bool, ValueKind]:
         if value is None:
@@ -96,26 +112,22 @@ class Context:
                    ) -> bool:
         """Is ``arg`` named anywhere in its scope besides the pairs in ``excluding`` and the RUNs in ``skip_runs``?"""
         flow = self.flow
-        for i in range(arg.ins_index + 1, len(flow.df.instructions)):
-            ins = flow.df.instructions[i]
-            if arg.stage < 0:
-                # a global ARG reaches FROM lines, and stages that declare it again
-                if ins.keyword == "FROM" and arg.name in referenced_names(ins.original):
-                    return True
-                if ins.keyword == "ARG" and any(kv.key == arg.name for kv in ins.kvs) and flow.stage_of[i] >= 0:
-                    return True
-            if flow.stage_of[i] != arg.stage and arg.stage >= 0:
-                break
-            if flow.arg_at(i, arg.name) is not arg:
+        name = arg.name
+        # a global ARG reaches FROM lines, and stages that declare it again
+        if arg.stage < 0 and (flow.used_by_from(arg) or flow.declared_in_a_stage(name)):
+            return True
+        for i in flow.readers(name, flow.scope(arg)):
+            if flow.arg_at(i, name) is not arg:
                 continue
+            ins = flow.df.instructions[i]
             if ins.keyword in ("ENV", "ARG", "LABEL") and ins.kvs:
                 for k, kv in enumerate(ins.kvs):
-                    if (i, k) not in excluding and arg.name in referenced_names(kv.raw):
+                    if (i, k) not in excluding and name in referenced_names(kv.raw):
                         return True
                 continue
             if i in skip_runs:
                 continue
-            if arg.name in referenced_names(flow.run_text(i)):
+            if name in flow.names(i):
                 return True
         return False
 

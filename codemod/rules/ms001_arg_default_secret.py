@@ -17,8 +17,7 @@ def _mounted(ctx: Context, p: Pair, bindings: set[tuple[int, int]]) -> bool:
         if bp is None or not bp.fixable:
             return False
         runs = {r.ins_index for r in bp.reads}
-        alias = {(a.ins_index, a.kv_index) for a in bp.aliases}
-        if t is p and ctx.other_uses(p, bindings | alias, skip_runs=runs):
+        if t is p and ctx.other_uses(p, bindings | bp.alias_keys, skip_runs=runs):
             return False
     return True
 

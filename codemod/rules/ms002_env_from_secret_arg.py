@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Set
 
 from codemod.analysis.flow import Pair, reference
 from codemod.analysis.names import tokenize
@@ -20,7 +20,7 @@ def binds_secret(ctx: Context, env: Pair) -> tuple[Pair, ValueKind] | None:
     if arg is None:
         return None
     bp = ctx.buildtime(arg)
-    if bp is not None and env in bp.aliases:
+    if bp is not None and (env.ins_index, env.kv_index) in bp.alias_keys:
         return None  # an alias a build step reads: MS004 mounts the secret and drops the alias
     value, _ = ctx.resolved(env)
     kind = classify_value(value) if value is not None else ValueKind.REFERENCE
@@ -82,10 +82,19 @@ class EnvFromSecretArg(Rule):
                 hit = binds_secret(ctx, p)
                 if hit is not None:
                     flagged[(p.ins_index, p.kv_index)] = (p, hit[0], hit[1])
+        #: the flagged pairs bound to each ARG, by the ARG's (ins_index, kv_index)
+        by_arg: dict[tuple[int, int], set[tuple[int, int]]] = {}
+        for k, (_, a, _) in flagged.items():
+            by_arg.setdefault((a.ins_index, a.kv_index), set()).add(k)
+        #: (stage, group) -> the ENV pairs there whose whole value is a plain ``$NAME``, and that NAME, in file order
+        members: dict[tuple[int, str], list[tuple[Pair, str]]] = {}
+        for p in flow.pairs:
+            if p.what == "ENV" and (ref := reference(p.kv.value)) is not None and not ref[1]:
+                members.setdefault((p.stage, group_of(p.name)), []).append((p, ref[0]))
         grouped: set[tuple[int, str]] = set()
         for env, arg, kind in flagged.values():
             actions = [Action("remove", env.ins_index, env.kv_index)]
-            removed = {k for k, (_, a, _) in flagged.items() if a is arg}
+            removed = by_arg[(arg.ins_index, arg.kv_index)]
             if not ctx.other_uses(arg, removed):
                 actions.append(Action("remove", arg.ins_index, arg.kv_index))
             moved: dict[str, str | None] = {env.name: None}
@@ -96,21 +105,19 @@ class EnvFromSecretArg(Rule):
                 group = (env.stage, group_of(env.name))
                 if group not in grouped:
                     grouped.add(group)
-                    self._move_group(ctx, env, group[1], set(flagged), actions, moved)
+                    self._move_group(ctx, members.get(group, []), flagged.keys(), actions, moved)
             f = self.finding(ctx, env.line, env.name, value_class=kind.value, arg=arg.name,
                              fix=f"remove ENV {env.name}; provide it at runtime")
             yield Hit(f, actions, secret_values=secret_values, moved=moved)
 
-    def _move_group(self, ctx: Context, first: Pair, group: str, flagged: set[tuple[int, int]],
+    def _move_group(self, ctx: Context, members: list[tuple[Pair, str]], flagged: Set[tuple[int, int]],
                     actions: list[Action], moved: dict[str, str | None]) -> None:
+        """Move the settings among ``members`` (a group's plain ``ENV X=$ARG`` pairs) that nothing else reads."""
         flow = ctx.flow
-        for q in flow.pairs:
-            if q.what != "ENV" or q.stage != first.stage or (q.ins_index, q.kv_index) in flagged:
+        for q, name in members:
+            if (q.ins_index, q.kv_index) in flagged:
                 continue
-            ref = reference(q.kv.value)
-            if ref is None or group_of(q.name) != group or ref[1]:
-                continue
-            arg = flow.arg_at(q.ins_index, ref[0])
+            arg = flow.arg_at(q.ins_index, name)
             if arg is None or not arg.kv.has_value or "$" in arg.kv.raw:
                 continue
             bindings = flow.env_bindings_of(arg)

@@ -3,7 +3,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from codemod.analysis.flow import reference, referenced_names
+from codemod.analysis.flow import reference
 from codemod.analysis.values import ValueKind
 from codemod.rules.base import Action, Context, Hit, Invalid, Rule
 
@@ -51,11 +51,12 @@ class EnvLiteralSecret(Rule):
             actions = [Action("remove", p.ins_index, p.kv_index)]
             fixable = True
             fix = f"remove ENV {p.name}; provide it at runtime"
-            for i in flow.runs_after(p.ins_index):
+            # only a RUN naming it, or (a SECRET_KEY) any RUN, can change the fix
+            for i in flow.runs_naming(p, every=bool(_IMPLICIT[1].search(p.name))):
                 if flow.env_at(i, p.name) is not p:
                     continue
                 ins = flow.df.instructions[i]
-                if p.name in referenced_names(flow.run_text(i)):
+                if p.name in flow.names(i):
                     fixable, fix = False, f"RUN on line {ins.start_line + 1} reads it: needs a secret mount"
                     break
                 if _IMPLICIT[0].search(ins.original) and _IMPLICIT[1].search(p.name) and not ins.json:
