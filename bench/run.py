@@ -72,6 +72,11 @@ def main() -> None:
                 rows.append((f"hadolint 1 invocation, {n} files", f"{n / th:,.0f} files/s ({th:.2f} s)"))
                 rows.append((f"--check same file list, {n} files", f"{n / tc:,.0f} files/s ({tc:.2f} s), "
                              f"{th / tc:.1f}x hadolint"))
+        big = Path(tmp) / "big.Dockerfile"
+        big.write_bytes(b"".join([b"FROM alpine\n", *(f"ARG DB_PASSWORD{i}=pw{i:06d}x\nRUN echo $DB_PASSWORD{i}\n"
+                                                         .encode() for i in range(5000))]))
+        t = median(lambda: subprocess.run([*EXE, "--check", str(big)], capture_output=True))
+        rows.append(("--check, one 10,001-instruction file", f"{t:.2f} s"))
         one = Path(tmp) / f"repo{SIZES[0]}" / "svc0000" / "app00004"
 
         def cold(*args: str) -> float:
