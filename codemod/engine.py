@@ -10,18 +10,21 @@ from __future__ import annotations
 import contextlib
 import os
 import stat
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from codemod.config import Config
 from codemod.discover import COMPOSE, DOCKERFILE, Discovered, discover
 from codemod.dockerfile.migrate import DockerfileResult, RewriteError, migrate
 from codemod.dockerfile.scanner import Dockerfile, ParseError
-from codemod.invocations import BuildSecret, DockerfileMigration
+from codemod.invocations import BuildSecret, DockerfileMigration, InvocationResult
 from codemod.model import Finding
 from codemod.rules.base import Hit
+
+if TYPE_CHECKING:
+    from codemod.runtime import ComposeService
 
 
 @dataclass
@@ -180,10 +183,9 @@ def run(paths: list[str], config: Config, *, jobs: int | None = None, keep_bytes
                                 bar.advance if bar is not None else (lambda: None), plan_only=not keep_bytes)
         for f, (error, data, done) in zip(todo, analysed, strict=True):
             _take(result, f, error, data, done, keep_bytes, dockerfiles, orders)
-    composes = [f for f in files if f.kind == COMPOSE]
-    _invocations(result, files, config)
-    _hand_off(result, dockerfiles, composes, config, orders)
-    _python_and_env_files(result, files, composes, config)
+    services = _invocations(result, files, config, jobs)
+    _hand_off(result, dockerfiles, services, config, orders)
+    _python_and_env_files(result, files, services, config)
     result.hits.sort(key=lambda h: h.finding.sort_key())
     return result
 
@@ -251,10 +253,12 @@ def _settings(df: Dockerfile) -> set[str]:
 
 
 def _hand_off(result: RunResult, dockerfiles: list[tuple[Discovered, bytes, bytes | None, list[Hit]]],
-              composes: list[Discovered], config: Config, orders: dict[Path, dict[str, int]]) -> None:
-    from codemod.runtime import compose_services, example_path, update_example
+              services: list[ComposeService], config: Config, orders: dict[Path, dict[str, int]]) -> None:
+    from codemod.runtime import example_path, update_example
 
-    services = [s for c in composes for s in compose_services(c.path)]
+    builds: dict[Path, list[ComposeService]] = {}  # each Dockerfile's services, found once
+    for s in services:
+        builds.setdefault(s.dockerfile, []).append(s)
     per_example: dict[Path, list[tuple[str, str | None]]] = {}
     for f, _data, new, hits in dockerfiles:
         if new is None:
@@ -271,7 +275,8 @@ def _hand_off(result: RunResult, dockerfiles: list[tuple[Discovered, bytes, byte
         if not moved:
             continue
         items = sorted(moved.items(), key=lambda kv: (order.get(kv[0], 1 << 30), kv[0]))
-        target = Path(config.env_example) if config.env_example else example_path(f.path, services)
+        mine = builds.get(f.path.resolve(), []) if builds else []
+        target = Path(config.env_example) if config.env_example else example_path(f.path, mine)
         per_example.setdefault(target, []).extend(items)
         result.moved[str(f.path)] = items
     for target, items in per_example.items():
@@ -283,27 +288,75 @@ def _hand_off(result: RunResult, dockerfiles: list[tuple[Discovered, bytes, byte
             result.notes.append(f"{shown}: runtime variables listed for deployers")
 
 
-def _invocations(result: RunResult, files: list[Discovered], config: Config) -> None:
-    """Compose files, workflows, Makefiles and scripts that build the migrated Dockerfiles."""
+#: files that build images (compose, workflows, Makefiles, scripts) at which the rewrite of a run goes to processes
+INVOCATIONS_PARALLEL_MIN = 64
+#: the run's Dockerfile migrations, in an invocation worker (set once per process by its initializer)
+_WORKER_MIGRATIONS: list[DockerfileMigration] = []
+
+
+def _invocations(result: RunResult, files: list[Discovered], config: Config, jobs: int | None
+                 ) -> list[ComposeService]:
+    """Compose files, workflows, Makefiles and scripts that build the migrated Dockerfiles; the compose
+    files' services (each file read and parsed once: the env example hand-off and the env file audit
+    use them). Many files go to processes; the result is the serial one, in the same order."""
+    from codemod.discover import MAKEFILE, SCRIPT, WORKFLOW
+
+    todo = [(f.path, f.kind) for f in files if f.kind in (COMPOSE, WORKFLOW, MAKEFILE, SCRIPT)]
+    workers = jobs if jobs is not None else (os.cpu_count() or 1)
+    services: list[ComposeService] = []
+    if workers <= 1 or len(todo) < INVOCATIONS_PARALLEL_MIN:
+        outs: Iterable[_InvocationOut] = (_invocation(path, kind, config, result.migrations) for path, kind in todo)
+        _fold_invocations(result, todo, outs, services)
+        return services
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(max_workers=workers, initializer=_set_worker_migrations,
+                             initargs=(result.migrations,)) as pool:
+        outs = pool.map(_invocation_in_worker, [p for p, _ in todo], [k for _, k in todo],
+                        [config] * len(todo), chunksize=8)
+        _fold_invocations(result, todo, outs, services)
+    return services
+
+
+def _set_worker_migrations(migrations: list[DockerfileMigration]) -> None:
+    _WORKER_MIGRATIONS[:] = migrations
+
+
+def _invocation_in_worker(path: Path, kind: str, config: Config) -> _InvocationOut:
+    return _invocation(path, kind, config, _WORKER_MIGRATIONS)
+
+
+#: (error, the file's bytes, the rewrite, the compose file's services)
+_InvocationOut = tuple[str | None, bytes, "InvocationResult | None", "list[ComposeService]"]
+
+
+def _invocation(path: Path, kind: str, config: Config, migrations: list[DockerfileMigration]) -> _InvocationOut:
+    """One file that builds images, against the run's migrations; never raises."""
     from codemod.discover import MAKEFILE, SCRIPT, WORKFLOW
     from codemod.invocations import InvocationError, migrate_compose, migrate_script, migrate_workflow
+    from codemod.runtime import compose_services
 
     handlers = {COMPOSE: migrate_compose, WORKFLOW: migrate_workflow, MAKEFILE: migrate_script,
                 SCRIPT: migrate_script}
-    for f in files:
-        handler = handlers.get(f.kind)
-        if handler is None:
-            continue
-        try:
-            data = read_checked(f.path, config)
-        except (OSError, ValueError) as e:
-            reason = e.strerror if isinstance(e, OSError) and e.strerror else str(e)
-            result.errors.append(f"{f.path}: {reason}")
-            continue
-        try:
-            out = handler(f.path.absolute(), f.path.as_posix(), data, result.migrations)
-        except InvocationError as e:
-            result.errors.append(str(e))
+    try:
+        data = read_checked(path, config)
+    except (OSError, ValueError) as e:
+        reason = e.strerror if isinstance(e, OSError) and e.strerror else str(e)
+        return f"{path}: {reason}", b"", None, []
+    services = compose_services(path, data) if kind == COMPOSE and b"build" in data else []
+    try:
+        out = handlers[kind](path.absolute(), path.as_posix(), data, migrations)
+    except InvocationError as e:
+        return str(e), data, None, services
+    return None, data, out, services
+
+
+def _fold_invocations(result: RunResult, todo: list[tuple[Path, str]], outs: Iterable[_InvocationOut],
+                      services: list[ComposeService]) -> None:
+    for (path, kind), (error, data, out, found) in zip(todo, outs, strict=True):
+        services.extend(found)
+        if error is not None or out is None:
+            result.errors.append(error or f"{path}: not read")
             continue
         findings = _suppress_in_text(data, out.findings)
         if out.new is not None and any(x.suppressed for x in findings):
@@ -314,9 +367,9 @@ def _invocations(result: RunResult, files: list[Discovered], config: Config) -> 
             out.new = None
         for finding in findings:
             result.hits.append(Hit(finding))
-        result.notes.extend(f"{f.path}: {n}" for n in out.notes)
+        result.notes.extend(f"{path}: {n}" for n in out.notes)
         if out.new is not None:
-            result.changes.append(FileChange(f.path, f.kind, data, out.new, list(out.redact_spans)))
+            result.changes.append(FileChange(path, kind, data, out.new, list(out.redact_spans)))
 
 
 def _suppress_in_text(data: bytes, findings: list[Finding]) -> list[Finding]:
@@ -351,13 +404,10 @@ def _suppress_in_text(data: bytes, findings: list[Finding]) -> list[Finding]:
             if x.rule in file_codes or x.rule in per_line.get(x.line - 1, ()) else x for x in findings]
 
 
-def _python_and_env_files(result: RunResult, files: list[Discovered], composes: list[Discovered],
+def _python_and_env_files(result: RunResult, files: list[Discovered], services: list[ComposeService],
                           config: Config) -> None:
     """The application beside the images: Python env reads with secret defaults, and env files."""
     from codemod.discover import ENVFILE, PYTHON, git_root
-    from codemod.runtime import compose_services
-
-    services = [s for c in composes for s in compose_services(c.path)]
     pythons = [f for f in files if f.kind == PYTHON]
     if pythons:
         contexts = {f.path.parent.absolute() for f in files if f.kind == DOCKERFILE}

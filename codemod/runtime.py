@@ -13,7 +13,6 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 _KEY = re.compile(rb"^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_.-]*)\s*=", re.M)
 HEADER = "# Runtime configuration moved out of the image by migrate-secrets (secrets: fill in at deploy time)"
@@ -28,18 +27,17 @@ class ComposeService:
     context: Path | None = None  # resolved build context
 
 
-def load_yaml(path: Path) -> Any:
-    from ruamel.yaml import YAML
+def compose_services(compose: Path, data: bytes | None = None) -> list[ComposeService]:
+    """Services of a compose file with the Dockerfile each builds (unparseable files give none).
 
-    yaml = YAML(typ="rt")
-    with open(path, "rb") as fh:
-        return yaml.load(fh)
+    ``data`` is the file's bytes when the caller has them; the node tree is the one the compose
+    rewrite parses (:func:`codemod.invocations.common.parse_yaml` remembers it).
+    """
+    from codemod.invocations.common import decode_text, parse_yaml, yaml_data
 
-
-def compose_services(compose: Path) -> list[ComposeService]:
-    """Services of a compose file with the Dockerfile each builds (unparseable files give none)."""
     try:
-        doc = load_yaml(compose)
+        raw = compose.read_bytes() if data is None else data
+        doc = yaml_data(parse_yaml(decode_text(raw), str(compose)))
     except Exception:  # noqa: BLE001 - a broken compose file is reported by its own checker
         return []
     out: list[ComposeService] = []

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from codemod import engine
 from codemod.config import Config
 from codemod.engine import PARALLEL_MIN, run
 
@@ -15,9 +16,12 @@ from generate import generate
 def test_parallel_equals_serial(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     generate(tmp_path / "repo", PARALLEL_MIN + 50, unrelated=0)
     monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(engine, "INVOCATIONS_PARALLEL_MIN", 2)  # the compose files and workflows go to processes too
     serial = run(["repo"], Config(), jobs=1)
     parallel = run(["repo"], Config(), jobs=2)
     assert len(serial.findings) > 100
+    kinds = {c.kind for c in serial.changes}
+    assert {"dockerfile", "compose", "workflow", "envfile"} <= kinds, kinds
     assert parallel.findings == serial.findings
     assert [(c.path, c.old, c.new) for c in parallel.changes] == [(c.path, c.old, c.new) for c in serial.changes]
     assert parallel.errors == serial.errors

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from codemod.invocations import (
     BuildSecret,
@@ -20,6 +22,7 @@ from codemod.source import decode, encode
 if TYPE_CHECKING:
     from ruamel.yaml.nodes import Node
 
+T = TypeVar("T")
 NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 # ${V}, ${V:-x}, ${V-x}, ${V:?e}, ${V?e}, $V
 _SHELL_REF = re.compile(
@@ -39,6 +42,22 @@ _PLAIN_SAFE = re.compile(r"[A-Za-z0-9_$./@%+=,:{}-]*")
 
 # -- what the migrations cover ------------------------------------------------------------------
 
+#: what: (ids of the migrations, the migrations, the answer) for the last list asked
+_PER_RUN: dict[str, tuple[tuple[int, ...], list[DockerfileMigration], Any]] = {}
+
+
+def per_run(what: str, migrations: list[DockerfileMigration], build: Callable[[list[DockerfileMigration]], T]) -> T:
+    """``build(migrations)``, remembered for the last list of the same migration objects: each compose file,
+    workflow and script of a run asks about the run's whole list. The objects are kept alive with the
+    answer, so their ids stay theirs; a list with any other member is built anew."""
+    key = tuple(map(id, migrations))
+    hit = _PER_RUN.get(what)
+    if hit is not None and hit[0] == key:
+        return cast(T, hit[2])
+    answer = build(migrations)
+    _PER_RUN[what] = (key, list(migrations), answer)
+    return answer
+
 
 @dataclass
 class Coverage:
@@ -51,6 +70,12 @@ class Coverage:
 
     @classmethod
     def of(cls, migrations: list[DockerfileMigration]) -> Coverage:
+        """What ``migrations`` cover together (every workflow and script of a run asks about the same list:
+        the answer is remembered, see :func:`per_run`)."""
+        return per_run("coverage", migrations, cls.join)
+
+    @classmethod
+    def join(cls, migrations: list[DockerfileMigration]) -> Coverage:
         cov = cls()
         for m in migrations:
             for s in m.build_secrets:
@@ -258,14 +283,72 @@ def decode_text(data: bytes) -> str:
 
 
 def parse_yaml(text: str, display: str) -> Node | None:
-    """The composed node tree (ruamel.yaml), or InvocationError with ``display:line: reason``."""
+    """The composed node tree (ruamel.yaml), or InvocationError with ``display:line: reason``.
+
+    The tree of the last few texts is remembered: a compose file is read for its services and for its
+    rewrite in the same run. Callers must not change the nodes.
+    """
+    return _parse_yaml_cached(text, display)
+
+
+@functools.lru_cache(maxsize=4)
+def _parse_yaml_cached(text: str, display: str) -> Node | None:
+    node = _compose_c(text)
+    if node is None:
+        node = _compose_pure(text, display)
+    if node is not None:
+        _check_duplicates(node, text, display, set())
+    return node
+
+
+def _compose_c(text: str) -> Node | None:
+    """libyaml's composer (ruamel.yaml.clib), about 8 times faster than the pure one, or None to use the pure
+    one: when the C parser is missing, on a BOM (libyaml's marks would not count it), on text that is not
+    valid Unicode, on any error (the pure parser then words it), on a last line with no line break (the
+    parsers give the end of the last block a different line and column), and on the two node kinds they
+    place or read differently: an empty value (libyaml marks it right after its ``:``, the pure parser at
+    the next token) and a folded ``>`` scalar (the round-trip parser keeps a marker in its value).
+    tests/test_yaml_parsers.py checks that both give the same tree: tags, values, styles and marks."""
+    if text.startswith("\ufeff") or not text.endswith("\n"):
+        return None
+    try:
+        from ruamel.yaml import YAML
+
+        yaml = YAML(typ="safe", pure=False)
+        if getattr(yaml.Parser, "__name__", "") != "CParser":
+            return None
+        text.encode("utf-8")  # surrogate-escaped bytes: libyaml cannot take them
+        node = yaml.compose(text)
+    except Exception:  # noqa: BLE001 - whatever libyaml refuses, the pure parser answers (or words the error)
+        return None
+    if node is not None and not _like_pure(node, set()):
+        return None
+    return node
+
+
+def _like_pure(node: Node, seen: set[int]) -> bool:
+    """Give plain scalars the pure parser's style (None, not ``''``); False on a node the parsers differ on."""
+    if id(node) in seen:
+        return True
+    seen.add(id(node))
+    if isinstance(node.value, str):
+        style = getattr(node, "style", None)
+        if style == ">" or (node.value == "" and not style):
+            return False
+        if style == "":
+            node.style = None  # type: ignore[attr-defined]
+        return True
+    return all(_like_pure(n, seen) for item in node.value for n in (item if isinstance(item, tuple) else (item,)))
+
+
+def _compose_pure(text: str, display: str) -> Node | None:
     from ruamel.yaml import YAML
     from ruamel.yaml.error import MarkedYAMLError, YAMLError
     from ruamel.yaml.reader import ReaderError
 
     yaml = YAML(typ="rt")
     try:
-        node = yaml.compose(text)
+        return yaml.compose(text)
     except ReaderError as e:
         raise InvocationError(f"{display}:{line_no(text, e.position)}: not valid YAML text ({e.reason})") from None
     except MarkedYAMLError as e:
@@ -276,9 +359,6 @@ def parse_yaml(text: str, display: str) -> Node | None:
         raise InvocationError(f"{display}:{line}: {reason}") from None
     except YAMLError as e:
         raise InvocationError(f"{display}:1: {e}") from None
-    if node is not None:
-        _check_duplicates(node, text, display, set())
-    return node
 
 
 def _check_duplicates(node: Node, text: str, display: str, seen: set[int]) -> None:
@@ -331,6 +411,33 @@ def get(node: Node | None, key: str) -> tuple[Node, Node] | None:
         if is_scalar(k) and k.value == key and k.tag != "tag:yaml.org,2002:merge":
             return k, v
     return None
+
+
+def yaml_data(node: Node | None, depth: int = 0) -> Any:
+    """Plain data from a node tree, as a loader gives it: mappings become dicts with merge keys (``<<``)
+    applied (a key of its own wins, then the first merged mapping), sequences lists, and every scalar its
+    text (``null``/``~`` and an empty value None). Nesting deeper than 100 (an alias loop) ends in None."""
+    if node is None or depth > 100:
+        return None
+    if is_scalar(node):
+        if node.tag == "tag:yaml.org,2002:null":
+            return None
+        return str(node.value)
+    if is_seq(node):
+        return [yaml_data(n, depth + 1) for n in node.value]
+    out: dict[Any, Any] = {}
+    merged: dict[Any, Any] = {}
+    for k, v in node.value:
+        if is_scalar(k) and k.tag == "tag:yaml.org,2002:merge":
+            for m in reversed(v.value) if is_seq(v) else [v]:
+                data = yaml_data(m, depth + 1)
+                if isinstance(data, dict):
+                    merged.update(data)
+            continue
+        key = yaml_data(k, depth + 1)
+        if isinstance(key, (str, type(None))):
+            out[key] = yaml_data(v, depth + 1)
+    return {**merged, **out}
 
 
 def has_merge(node: Node) -> bool:

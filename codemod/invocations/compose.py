@@ -46,6 +46,7 @@ from codemod.invocations.common import (
     newline_of,
     only_blank_before,
     parse_yaml,
+    per_run,
     redact_literal,
     render_scalar,
     rest_is_blank_or_comment,
@@ -111,9 +112,7 @@ def migrate_compose(path: Path, display: str, data: bytes, migrations: list[Dock
     services = get(root, "services")
     if services is None or not is_map(services[1]):
         return finish(result, text, ed)
-    per_dockerfile: dict[Path, list[DockerfileMigration]] = {}
-    for m in migrations:
-        per_dockerfile.setdefault(_real(m.dockerfile), []).append(m)
+    per_dockerfile = per_run("per-dockerfile", migrations, _per_dockerfile)
     step = map_step(root, text)
     seq = seq_indent(root, text)
     f = _File(text, display, path.parent, ed, newline_of(text), step, step if seq is None else seq, result,
@@ -124,6 +123,13 @@ def migrate_compose(path: Path, display: str, data: bytes, migrations: list[Dock
     if f.top:
         _top_level(f, root)
     return finish(result, text, ed)
+
+
+def _per_dockerfile(migrations: list[DockerfileMigration]) -> dict[Path, list[DockerfileMigration]]:
+    out: dict[Path, list[DockerfileMigration]] = {}
+    for m in migrations:
+        out.setdefault(m.dockerfile, []).append(m)  # resolved already (DockerfileMigration)
+    return out
 
 
 def _real(p: Path) -> Path:
@@ -163,7 +169,7 @@ def _service(f: _File, name_node: Node, svc: Node, per_dockerfile: dict[Path, li
         return
     dockerfile = _dockerfile(f, build)
     migs = per_dockerfile.get(dockerfile, []) if dockerfile is not None else []
-    cov = Coverage.of(migs)
+    cov = Coverage.join(migs)
     shown = os.path.relpath(dockerfile, f.base) if dockerfile is not None else "?"
 
     #: secret id -> (environment variable, where it was asked for)
