@@ -382,21 +382,15 @@ def _check_duplicates(node: Node, text: str, display: str, seen: set[int]) -> No
 
 
 def is_map(node: Any) -> bool:
-    from ruamel.yaml.nodes import MappingNode
-
-    return isinstance(node, MappingNode)
+    return getattr(node, "id", None) == "mapping"  # ruamel.yaml's node classes name their kind: no import per call
 
 
 def is_seq(node: Any) -> bool:
-    from ruamel.yaml.nodes import SequenceNode
-
-    return isinstance(node, SequenceNode)
+    return getattr(node, "id", None) == "sequence"
 
 
 def is_scalar(node: Any) -> bool:
-    from ruamel.yaml.nodes import ScalarNode
-
-    return isinstance(node, ScalarNode)
+    return getattr(node, "id", None) == "scalar"
 
 
 def is_block(node: Node) -> bool:
