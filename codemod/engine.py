@@ -24,6 +24,7 @@ from codemod.model import Finding
 from codemod.rules.base import Hit
 
 if TYPE_CHECKING:
+    from codemod.analysis.flow import Flow
     from codemod.runtime import ComposeService
 
 
@@ -125,11 +126,11 @@ def analyse_dockerfile(path: Path, config: Config, plan_only: bool = False
         done.settings = _settings(out.before)
     if out.new is not None and out.before is not None:
         done.build_secrets = {k: v for h in out.hits if h.finding.fixable for k, v in h.build_secrets.items()}
-        done.migration = _migration(path, out.before, out.after, done.build_secrets, out.hits)
+        done.migration = _migration(path, out.before, out.after, done.build_secrets, out.hits, out.flow)
         done.env_order = _env_order(out.before)
     if not out.hits and out.new is None:
         return None, None, None  # nothing to report: nothing crosses back from a worker, nothing is kept
-    out.before = out.after = None  # parse trees and rewrite plans stay in the worker
+    out.before = out.after = out.flow = None  # parse trees and rewrite plans stay in the worker
     for h in out.hits:
         h.actions = []
     return None, data, done
@@ -220,11 +221,13 @@ def _take(result: RunResult, f: Discovered, error: str | None, data: bytes | Non
 
 
 def _migration(path: Path, before: Dockerfile, after: Dockerfile | None, secrets: dict[str, str],
-               hits: list[Hit]) -> DockerfileMigration:
-    """What changed for the files that build this Dockerfile: from the output, or (``--check``) the plan."""
+               hits: list[Hit], flow: Flow | None = None) -> DockerfileMigration:
+    """What changed for the files that build this Dockerfile: from the output, or (``--check``) the plan.
+    ``flow`` is the rules' analysis of ``before`` when the caller has it; else it is worked out."""
     from codemod.analysis.flow import analyse, reference
 
-    flow = analyse(before)
+    if flow is None or flow.df is not before:
+        flow = analyse(before)
     if after is not None:
         args_after = {kv.key for i in after.instructions if i.effective == "ARG" for kv in i.kvs}
         removed = {p.name for p in flow.pairs if p.what == "ARG" and p.name not in args_after}

@@ -215,27 +215,35 @@ def analyse(df: Dockerfile) -> Flow:
     runs: list[int] = []
     from_names: set[str] = set()
     stage = -1
+    current = stages[0]
+    empty: frozenset[str] = frozenset()
     for idx, ins in enumerate(df.instructions):
         kw = ins.keyword
         if kw == "FROM":
             stage += 1
-            stages.append(Stage(index=stage, first=idx, last=idx))
+            current = Stage(index=stage, first=idx, last=idx)
+            stages.append(current)
             from_names |= referenced_names(ins.original)
         stage_of.append(stage)
-        stages[-1].instructions.append(idx)
-        stages[-1].last = idx
-        names.append(frozenset(referenced_names(_text(ins))))
-        read = set(names[-1])
+        current.instructions.append(idx)
+        current.last = idx
+        # referenced_names(_text(ins)), without building the text when there is no heredoc or no "$" at all
+        text = _text(ins) if ins.heredocs else ins.original
+        mine = frozenset(referenced_names(text)) if "$" in text else empty
+        names.append(mine)
+        read: frozenset[str] | set[str] = mine
         if kw in ("ENV", "ARG", "LABEL"):
             for kv in ins.kvs:
-                read |= referenced_names(kv.raw)
+                if "$" in kv.raw:
+                    read = read | referenced_names(kv.raw)
         for name in read:
             readers.setdefault(name, []).append(idx)
-        if ins.effective == "RUN":
+        effective = ins.effective
+        if effective == "RUN":
             runs.append(idx)
-        if ins.effective in ("ARG", "ENV"):
+        elif effective in ("ARG", "ENV"):
             for k, kv in enumerate(ins.kvs):
-                pairs.append(Pair(ins.effective, idx, k, ins, kv, stage))
+                pairs.append(Pair(effective, idx, k, ins, kv, stage))
     args: dict[tuple[int, str], list[Pair]] = {}
     envs: dict[tuple[int, str], list[Pair]] = {}
     bindings: dict[tuple[int, str], list[Pair]] = {}

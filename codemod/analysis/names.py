@@ -60,6 +60,8 @@ _GLUED_TOKENS = frozenset(
 )
 _STRONG_GLUED_WORD = "password"
 
+_NO_WORDS: frozenset[str] = frozenset()
+
 _SEPARATORS = re.compile(r"[^A-Za-z0-9]+")
 # One camel/PASCAL/UPPER word; digits stay with the letters around them.
 _WORD = re.compile(r"[0-9]*(?:[A-Z]+(?![a-z])|[A-Z]?[a-z]+)[0-9]*|[0-9]+")
@@ -129,6 +131,8 @@ def classify_name(
     ``extra_setting_words`` make it a setting after the last secret word;
     ``extra_secret_names`` are whole names (any case) that are always secrets.
     """
+    if not (extra_secret_words or extra_allow_words or extra_secret_names or extra_setting_words):
+        return _classify(name, _NO_WORDS, _NO_WORDS, _NO_WORDS, _NO_WORDS)  # the usual case: no set to build
     return _classify(
         name,
         frozenset(w.lower() for w in extra_secret_words),

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import re
+import stat
 from pathlib import Path
 
 #: (what the RUN runs, which variables that tool reads by itself)
@@ -30,13 +32,27 @@ def npmrc_vars(context: Path | None) -> set[str]:
         return set()
     found: set[str] = set()
     for name in (".npmrc", ".yarnrc.yml", ".yarnrc"):
-        f = context / name
-        try:
-            if f.is_file() and f.stat().st_size < 1 << 20:
-                found.update(_RC_REF.findall(f.read_text(encoding="utf-8", errors="replace")))
-        except OSError:
-            continue
+        text = read_context_file(context, name, 1 << 20)
+        if text is not None:
+            found.update(_RC_REF.findall(text))
     return found
+
+
+def read_context_file(context: Path, name: str, max_size: int | None = None) -> str | None:
+    """The text of the regular file ``name`` in ``context`` (UTF-8, bad bytes replaced), or None when it is
+    missing, not a regular file, unreadable, or (with ``max_size``) that many bytes or more.
+
+    One ``stat`` on a plain string path: this runs for every Dockerfile, and most contexts have no such file.
+    """
+    path = os.path.join(context, name)
+    try:
+        st = os.stat(path)
+        if not stat.S_ISREG(st.st_mode) or (max_size is not None and st.st_size >= max_size):
+            return None
+        with open(path, encoding="utf-8", errors="replace") as fh:
+            return fh.read()
+    except (OSError, ValueError):
+        return None
 
 
 def reads_implicitly(command: str, name: str, rc_vars: set[str]) -> bool:

@@ -25,6 +25,7 @@ __all__ = [
     "is_secret_value",
     "known_format",
     "looks_high_entropy",
+    "may_embed_credentials",
 ]
 
 
@@ -47,37 +48,44 @@ _B = r"(?<![A-Za-z0-9_])"  # left boundary
 _E = r"(?![A-Za-z0-9_])"  # right boundary
 _ED = r"(?![A-Za-z0-9_-])"  # right boundary for formats that allow dashes
 
-#: (format name, pattern); the first match wins, so specific prefixes go first.
-_KNOWN_FORMATS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
-    (name, re.compile(pattern))
-    for name, pattern in (
-        ("private-key", r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----"),
-        ("aws-access-key-id", _B + r"(?:AKIA|ASIA|ABIA|ACCA|A3T[A-Z0-9])[A-Z2-7]{16}" + _E),
-        ("github-token", _B + r"gh[pousr]_[A-Za-z0-9]{36,255}" + _E),
-        ("github-fine-grained-pat", _B + r"github_pat_[A-Za-z0-9_]{50,255}" + _E),
-        ("gitlab-token", _B + r"gl(?:pat|ptt|dt|rt|cbt|oas)-[A-Za-z0-9_-]{20,}" + _ED),
-        ("slack-webhook", r"https://hooks\.slack\.com/(?:services|workflows|triggers)/[A-Za-z0-9+/_-]{20,}"),
+#: (format name, pattern, literals); the first match wins, so specific prefixes go first. Every match of a
+#: pattern holds one of its literals: a value holding none of them cannot match, and the search is skipped.
+_KNOWN_FORMATS: tuple[tuple[str, re.Pattern[str], tuple[str, ...]], ...] = tuple(
+    (name, re.compile(pattern), literals)
+    for name, pattern, literals in (
+        ("private-key", r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----", ("PRIVATE KEY",)),
+        ("aws-access-key-id", _B + r"(?:AKIA|ASIA|ABIA|ACCA|A3T[A-Z0-9])[A-Z2-7]{16}" + _E,
+         ("AKIA", "ASIA", "ABIA", "ACCA", "A3T")),
+        ("github-token", _B + r"gh[pousr]_[A-Za-z0-9]{36,255}" + _E, ("ghp_", "gho_", "ghu_", "ghs_", "ghr_")),
+        ("github-fine-grained-pat", _B + r"github_pat_[A-Za-z0-9_]{50,255}" + _E, ("github_pat_",)),
+        ("gitlab-token", _B + r"gl(?:pat|ptt|dt|rt|cbt|oas)-[A-Za-z0-9_-]{20,}" + _ED,
+         ("glpat-", "glptt-", "gldt-", "glrt-", "glcbt-", "gloas-")),
+        ("slack-webhook", r"https://hooks\.slack\.com/(?:services|workflows|triggers)/[A-Za-z0-9+/_-]{20,}",
+         ("https://hooks.slack.com/",)),
         (
             "discord-webhook",
             r"https://(?:ptb\.|canary\.)?discord(?:app)?\.com/api/webhooks/\d+/[A-Za-z0-9_-]{20,}",
+            ("discord",),
         ),
-        ("slack-token", _B + r"xox[abpors]-[A-Za-z0-9-]{10,}" + _ED),
-        ("stripe-secret-key", _B + r"(?:sk|rk)_(?:live|test)_[A-Za-z0-9]{10,}" + _E),
-        ("anthropic-api-key", _B + r"sk-ant-[A-Za-z0-9_-]{20,}" + _ED),
-        ("openai-api-key", _B + r"sk-(?:proj|svcacct|admin)-[A-Za-z0-9_-]{20,}" + _ED),
-        ("openai-api-key", _B + r"sk-[A-Za-z0-9]{32,}" + _E),
-        ("npm-token", _B + r"npm_[A-Za-z0-9]{36}" + _E),
-        ("pypi-token", _B + r"pypi-[A-Za-z0-9_-]{50,}" + _ED),
-        ("docker-pat", _B + r"dckr_pat_[A-Za-z0-9_-]{20,}" + _ED),
-        ("google-api-key", _B + r"AIza[0-9A-Za-z_-]{35}" + _ED),
-        ("sendgrid-api-key", _B + r"SG\.[A-Za-z0-9_-]{16,32}\.[A-Za-z0-9_-]{16,64}" + _ED),
-        ("twilio-api-key", _B + r"SK[0-9a-fA-F]{32}" + _E),
-        ("huggingface-token", _B + r"hf_[A-Za-z0-9]{34,}" + _E),
-        ("shopify-token", _B + r"shp(?:at|ca|pa|ss)_[a-fA-F0-9]{32}" + _E),
-        ("age-secret-key", _B + r"AGE-SECRET-KEY-1[0-9A-Z]{58}" + _E),
-        ("jwt", _B + r"eyJ[A-Za-z0-9_-]{5,}\.eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{10,}" + _ED),
+        ("slack-token", _B + r"xox[abpors]-[A-Za-z0-9-]{10,}" + _ED, ("xox",)),
+        ("stripe-secret-key", _B + r"(?:sk|rk)_(?:live|test)_[A-Za-z0-9]{10,}" + _E, ("_live_", "_test_")),
+        ("anthropic-api-key", _B + r"sk-ant-[A-Za-z0-9_-]{20,}" + _ED, ("sk-ant-",)),
+        ("openai-api-key", _B + r"sk-(?:proj|svcacct|admin)-[A-Za-z0-9_-]{20,}" + _ED, ("sk-",)),
+        ("openai-api-key", _B + r"sk-[A-Za-z0-9]{32,}" + _E, ("sk-",)),
+        ("npm-token", _B + r"npm_[A-Za-z0-9]{36}" + _E, ("npm_",)),
+        ("pypi-token", _B + r"pypi-[A-Za-z0-9_-]{50,}" + _ED, ("pypi-",)),
+        ("docker-pat", _B + r"dckr_pat_[A-Za-z0-9_-]{20,}" + _ED, ("dckr_pat_",)),
+        ("google-api-key", _B + r"AIza[0-9A-Za-z_-]{35}" + _ED, ("AIza",)),
+        ("sendgrid-api-key", _B + r"SG\.[A-Za-z0-9_-]{16,32}\.[A-Za-z0-9_-]{16,64}" + _ED, ("SG.",)),
+        ("twilio-api-key", _B + r"SK[0-9a-fA-F]{32}" + _E, ("SK",)),
+        ("huggingface-token", _B + r"hf_[A-Za-z0-9]{34,}" + _E, ("hf_",)),
+        ("shopify-token", _B + r"shp(?:at|ca|pa|ss)_[a-fA-F0-9]{32}" + _E, ("shp",)),
+        ("age-secret-key", _B + r"AGE-SECRET-KEY-1[0-9A-Z]{58}" + _E, ("AGE-SECRET-KEY-1",)),
+        ("jwt", _B + r"eyJ[A-Za-z0-9_-]{5,}\.eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{10,}" + _ED, ("eyJ",)),
     )
 )
+#: no known format matches fewer characters than this (``xoxb-`` and ten more)
+_KNOWN_FORMAT_MIN_LEN = 15
 # A match in a known format that is really a documentation sample (ghp_xxxx..., AKIA...EXAMPLE).
 _SAMPLE_TOKEN = re.compile(r"(?i)x{6,}|example|your|placeholder|(.)\1{9,}|0123456789|abcdefghij")
 
@@ -201,7 +209,14 @@ def _is_anon_jwt(token: str) -> bool:
 
 def known_format(value: str) -> str | None:
     """Name of the known secret format found in ``value`` (``github-token``...), else None."""
-    for name, pattern in _KNOWN_FORMATS:
+    if len(value) < _KNOWN_FORMAT_MIN_LEN:
+        return None
+    for name, pattern, literals in _KNOWN_FORMATS:
+        for lit in literals:
+            if lit in value:
+                break
+        else:
+            continue  # none of the pattern's literals: it cannot match
         for m in pattern.finditer(value):
             token = m.group()
             if name == "jwt":
@@ -319,7 +334,15 @@ def _var_names(text: str) -> list[str]:
     return [m.group(1) or m.group(2) for m in _VAR_NAME.finditer(text)]
 
 
+def may_embed_credentials(value: str) -> bool:
+    """Can :func:`_scan_embedded` or :func:`embedded_secret_parts` find anything in ``value``? Each of their
+    patterns needs a URL's ``://``, a connection string's ``=`` or a header's ``Basic``/``Bearer``."""
+    return "://" in value or "=" in value or "Basic" in value or "Bearer" in value
+
+
 def _scan_embedded(value: str) -> tuple[list[str], list[str]]:
+    if not may_embed_credentials(value):
+        return [], []
     descriptions: list[str] = []
     references: list[str] = []
 
@@ -358,6 +381,8 @@ def embedded_secret_parts(value: str) -> list[str]:
 
     Never printed; references (``${PW}``) are not secrets and are left out.
     """
+    if not may_embed_credentials(value):
+        return []
     parts: list[str] = []
     for url in _URL.finditer(value):
         u = url.group()

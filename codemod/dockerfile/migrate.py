@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from codemod.analysis.flow import analyse
+from codemod.analysis.flow import Flow, analyse
 from codemod.config import Config
 from codemod.dockerfile.scanner import Dockerfile, ParseError, parse, process_word
 from codemod.edits import OverlapError, apply_edits
@@ -30,14 +30,16 @@ class DockerfileResult:
     notes: list[str] = field(default_factory=list)
     before: Dockerfile | None = field(default=None, repr=False)
     after: Dockerfile | None = field(default=None, repr=False)
+    #: the analysis of ``before`` the rules read (None when they did not run): the caller need not redo it
+    flow: Flow | None = field(default=None, repr=False, compare=False)
 
 
 def _maybe_secret(data: bytes, config: Config) -> bool:
     """Could any rule find anything here? A cheap look before the analysis: most files have no secret word."""
-    if _PREFILTER.search(data):
+    low = data.lower()
+    if _PREFILTER.search(low):
         return True
     extra = config.extra_secret_words | config.extra_secret_names
-    low = data.lower()
     if any(w.lower().encode() in low for w in extra):
         return True
     # a known secret format is a secret under any name: the catalogue decides, not a copy of it
@@ -46,9 +48,11 @@ def _maybe_secret(data: bytes, config: Config) -> bool:
     return known_format(data.decode("utf-8", "surrogateescape")) is not None
 
 
+#: searched in the lower-cased bytes (ASCII case folding, as ``(?i)`` does for bytes): a pattern without
+#: ``(?i)`` lets the regex engine skip ahead on the first characters, three times faster on a typical file
 _PREFILTER = re.compile(
-    rb"(?i)pass|pwd|pword|psw|secret|token|key|auth|cred|cookie|salt|pin|private|session|api|"
-    rb"AKIA|ASIA|gh[pousr]_|github_pat|glpat|xox|sk_live|rk_live|sk-|npm_|pypi-|dckr_|eyJ|AIza|SG\.|"
+    rb"pass|pwd|pword|psw|secret|token|key|auth|cred|cookie|salt|pin|private|session|api|"
+    rb"akia|asia|gh[pousr]_|github_pat|glpat|xox|sk_live|rk_live|sk-|npm_|pypi-|dckr_|eyj|aiza|sg\.|"
     rb"://[^/\s@]*:[^/\s@]*@|bearer|basic|webhook|sig=|"
     # credential files (MS011), named or swept in by `COPY . .`
     rb"netrc|id_rsa|id_dsa|id_ecdsa|id_ed25519|credential|\.env|npmrc|yarnrc|pypirc|service-account|"
@@ -83,7 +87,12 @@ def suppressions(df: Dockerfile) -> tuple[set[str], dict[int, set[str]]]:
 
 def check(df: Dockerfile, path: str, config: Config, rules: Sequence[Rule] = ALL_RULES,
           context_dir: Path | None = None) -> list[Hit]:
-    ctx = Context(path, analyse(df), config, context_dir)
+    return _check(df, analyse(df), path, config, rules, context_dir)
+
+
+def _check(df: Dockerfile, flow: Flow, path: str, config: Config, rules: Sequence[Rule],
+           context_dir: Path | None) -> list[Hit]:
+    ctx = Context(path, flow, config, context_dir)
     hits: list[Hit] = []
     for rule in rules:
         hits.extend(rule.check(ctx))
@@ -112,10 +121,11 @@ def migrate(data: bytes, path: str, config: Config, rules: Sequence[Rule] = ALL_
     if not _maybe_secret(data, config):
         return DockerfileResult([], None, 0, before=df)
     before = df
-    first = check(df, path, config, rules, context_dir)
+    flow = analyse(df)
+    first = _check(df, flow, path, config, rules, context_dir)
     if plan_only:
         pending = any(h.finding.fixable and h.actions for h in first)
-        return DockerfileResult(first, b"" if pending else None, 0, before=df)
+        return DockerfileResult(first, b"" if pending else None, 0, before=df, flow=flow)
     hits = first
     current = data
     passes = 0
@@ -139,10 +149,10 @@ def migrate(data: bytes, path: str, config: Config, rules: Sequence[Rule] = ALL_
             if h.finding.fixable:
                 h.finding = replace(h.finding, fixable=False, fix=f"not rewritten: {e}")
                 h.actions, h.build_secrets, h.moved = [], {}, {}
-        return DockerfileResult(first, None, passes, notes=[f"left unchanged: {e}"], before=before)
+        return DockerfileResult(first, None, passes, notes=[f"left unchanged: {e}"], before=before, flow=flow)
     changed = current != data
     return DockerfileResult(first, current if changed else None, passes, before=before,
-                            after=df if changed else None)
+                            after=df if changed else None, flow=flow)
 
 
 def _apply(df: Dockerfile, actions: list[Action]) -> bytes:

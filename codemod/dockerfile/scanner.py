@@ -9,6 +9,7 @@ Concatenating the spans and the gaps between them gives the input back.
 from __future__ import annotations
 
 import bisect
+import functools
 import json
 import re
 from dataclasses import dataclass, field
@@ -19,10 +20,13 @@ MAX_LINE = 65535
 BOM = b"\xef\xbb\xbf"
 
 # Go's unicode.IsSpace (Python's str.isspace also accepts \x1c-\x1f).
-_GO_SPACE = frozenset(
+_GO_SPACE_CHARS = (
     "\t\n\v\f\r \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006"
     "\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
 )
+_GO_SPACE = frozenset(_GO_SPACE_CHARS)
+#: a run of characters that are not Go spaces (a word of :func:`parse_words` without quotes or escapes)
+_GO_WORD = re.compile("[^" + _GO_SPACE_CHARS + "]+")
 _ASCII_WS = re.compile(r"[\t\v\f\r ]+")
 _DIRECTIVE = re.compile(r"^#[\t\n\f\r ]*([a-zA-Z][a-zA-Z0-9]*)[\t\n\f\r ]*=[\t\n\f\r ]*(.+?)[\t\n\f\r ]*$", re.S)
 _HEREDOC = re.compile(r"^(\d*)<<(-?)([^<]*)$", re.S)
@@ -44,18 +48,11 @@ def is_space(ch: str) -> bool:
 
 
 def lstrip_space(s: str) -> str:
-    i = 0
-    while i < len(s) and s[i] in _GO_SPACE:
-        i += 1
-    return s[i:]
+    return s.lstrip(_GO_SPACE_CHARS)
 
 
 def strip_space(s: str) -> str:
-    s = lstrip_space(s)
-    j = len(s)
-    while j > 0 and s[j - 1] in _GO_SPACE:
-        j -= 1
-    return s[:j]
+    return s.strip(_GO_SPACE_CHARS)
 
 
 def _trim_newline(s: str) -> str:
@@ -117,11 +114,13 @@ class Instruction:
     #: byte offset in the file of each logical-line character, for edits
     _segments: list[tuple[int, str, int]] = field(default_factory=list, repr=False)
 
-    @property
+    # Both are read many times per instruction by the analysis and the rules; an instruction's keyword never
+    # changes once the scanner has built it, so each is worked out once (kept in the instance's ``__dict__``).
+    @functools.cached_property
     def keyword(self) -> str:
         return self.cmd.upper()
 
-    @property
+    @functools.cached_property
     def effective(self) -> str:
         """The instruction that runs: the sub-command under ONBUILD."""
         return (self.sub_cmd or self.cmd).upper() if self.keyword == "ONBUILD" else self.keyword
@@ -176,16 +175,20 @@ class _Lines:
             pos += len(line)
         self.i = 0
         self.too_long = False
+        #: index of the first over-long line (the scanner stops there), else the line count
+        self.limit = len(self.raw)
+        if len(data) > MAX_LINE:
+            self.limit = next((k for k, line in enumerate(self.raw) if len(line.rstrip(b"\n")) > MAX_LINE),
+                              len(self.raw))
 
     def next(self) -> int | None:
-        if self.i >= len(self.raw) or self.too_long:
+        i = self.i
+        if i >= self.limit:
+            if i < len(self.raw):
+                self.too_long = True
             return None
-        line = self.raw[self.i]
-        if len(line.rstrip(b"\n")) > MAX_LINE:
-            self.too_long = True
-            return None
-        self.i += 1
-        return self.i - 1
+        self.i = i + 1
+        return i
 
 
 class _Directives:
@@ -223,6 +226,11 @@ class _Directives:
             self._set_cont()
 
     def trim_continuation(self, line: str) -> tuple[str, bool]:
+        if not line.rstrip(" \t").endswith(self.escape):
+            return line, True  # the pattern needs the escape before trailing blanks: most lines end otherwise
+        return self._trim_continuation_re(line)
+
+    def _trim_continuation_re(self, line: str) -> tuple[str, bool]:
         m = self.cont.search(line)
         if m:
             return line[: m.start()] + (m.group(1) or ""), False
@@ -245,9 +253,10 @@ def parse(data: bytes) -> Dockerfile:
         if i == 0 and raw.startswith(BOM):
             raw = raw[3:]
             offset += 3
-        text = _trim_newline(decode(raw))
-        stripped = lstrip_space(text)
-        lead = len(encode(text[: len(text) - len(stripped)]))
+        text = raw.decode("utf-8", "surrogateescape").rstrip("\r\n")  # _trim_newline(decode(raw)), inlined
+        stripped = text.lstrip(_GO_SPACE_CHARS)
+        indent = len(text) - len(stripped)
+        lead = len(encode(text[:indent])) if indent else 0
         d.feed(stripped, i)
         if stripped.startswith("#"):
             stripped = ""
@@ -262,11 +271,12 @@ def parse(data: bytes) -> Dockerfile:
             j = lines.next()
             if j is None:
                 break
-            t = _trim_newline(decode(lines.raw[j]))
+            t = lines.raw[j].decode("utf-8", "surrogateescape").rstrip("\r\n")
             d.feed(t, j)
-            if lstrip_space(t).startswith("#"):
+            lt = t.lstrip(_GO_SPACE_CHARS)
+            if lt.startswith("#"):
                 continue
-            if lstrip_space(t) == "":
+            if lt == "":
                 empty_cont = True
                 continue
             seg, eol = d.trim_continuation(t)
@@ -282,7 +292,7 @@ def parse(data: bytes) -> Dockerfile:
         ins.start_line = start_line
         ins.cmd_start = offset + lead
         ins.start = lines.starts[start_line]
-        if _can_contain_heredoc(ins) and "<<" in line:
+        if "<<" in line and _can_contain_heredoc(ins):
             for doc in _heredocs_from_line(line):
                 terminated = False
                 body: list[str] = []
@@ -336,23 +346,29 @@ def _can_contain_heredoc(ins: Instruction) -> bool:
 
 def _split_command(line: str) -> tuple[str, list[str], str, int]:
     """cmd, flags, args, and the index of args in ``line``."""
-    trimmed = strip_space(line)
-    base = len(line) - len(lstrip_space(line))
-    parts = _ASCII_WS.split(trimmed, maxsplit=1)
-    cmd = parts[0]
-    if len(parts) < 2:
-        return cmd, [], "", len(line)
-    m = _ASCII_WS.search(trimmed)
-    assert m is not None
+    lead = line.lstrip(_GO_SPACE_CHARS)
+    trimmed = lead.rstrip(_GO_SPACE_CHARS)
+    base = len(line) - len(lead)
+    m = _ASCII_WS.search(trimmed)  # the first blank run: _ASCII_WS.split(trimmed, maxsplit=1)
+    if m is None:
+        return trimmed, [], "", len(line)
+    cmd = trimmed[: m.start()]
     rest_at = base + m.end()
-    args, flags, consumed = _extract_flags(parts[1])
+    args, flags, consumed = _extract_flags(trimmed[m.end() :])
     args_at = rest_at + consumed
-    stripped = lstrip_space(args)
+    stripped = args.lstrip(_GO_SPACE_CHARS)
     args_at += len(args) - len(stripped)
-    return cmd, flags, strip_space(stripped), args_at
+    return cmd, flags, stripped.rstrip(_GO_SPACE_CHARS), args_at
 
 
 def _extract_flags(line: str) -> tuple[str, list[str], int]:
+    rest = line.lstrip(_GO_SPACE_CHARS)
+    if not rest.startswith("--"):
+        return rest, [], len(line) - len(rest)  # no flag: where the loop stops at once
+    return _extract_flags_loop(line)
+
+
+def _extract_flags_loop(line: str) -> tuple[str, list[str], int]:
     words: list[str] = []
     in_spaces, in_word, in_quote = 0, 1, 2
     phase = in_spaces
@@ -421,6 +437,13 @@ def _extract_flags(line: str) -> tuple[str, list[str], int]:
 
 def parse_words(rest: str, escape: str) -> list[_Word]:
     """BuildKit's parseWords: whitespace-split words keeping quotes and escapes."""
+    if "'" not in rest and '"' not in rest and escape not in rest:
+        # no quote and no escape: a word is a run of non-spaces, exactly what the loop finds
+        return [_Word(m.group(), m.start()) for m in _GO_WORD.finditer(rest)]
+    return _parse_words_loop(rest, escape)
+
+
+def _parse_words_loop(rest: str, escape: str) -> list[_Word]:
     words: list[_Word] = []
     in_spaces, in_word, in_quote = 0, 1, 2
     phase = in_spaces
@@ -583,6 +606,9 @@ def _new_instruction(line: str, escape: str, segments: list[tuple[int, str, int]
         flags=flags, value=[], heredocs=[], kvs=[], _segments=segments,
     )
     _dispatch(ins, cmd.lower(), args, args_at, escape, top=True)
+    # the keyword never changes from here on: fill both cached properties now (no lazy first look later)
+    keyword = ins.__dict__["keyword"] = cmd.upper()
+    ins.__dict__["effective"] = (ins.sub_cmd or cmd).upper() if keyword == "ONBUILD" else keyword
     return ins
 
 

@@ -17,7 +17,7 @@ from codemod.analysis.buildtime import BuildPlan
 from codemod.analysis.buildtime import plan as plan_buildtime
 from codemod.analysis.flow import Flow, Pair, reference, referenced_names
 from codemod.analysis.names import NameClass
-from codemod.analysis.tools import npmrc_vars
+from codemod.analysis.tools import npmrc_vars, read_context_file
 from codemod.analysis.values import ValueKind, is_secret_value
 from codemod.config import Config
 from codemod.model import RULE_CODES, Finding
@@ -65,9 +65,15 @@ class Context:
         self._plans: dict[tuple[int, int], BuildPlan | None] = {}
         self._values: dict[tuple[int, int], str | None] = {}
         self._ignore: Callable[[str], bool] | None = None
+        #: answers of :meth:`name_class` and :meth:`secret` for this file (several rules ask about each pair)
+        self._classes: dict[str, NameClass] = {}
+        self._secrets: dict[tuple[str, str], tuple[bool, ValueKind]] = {}
 
     def name_class(self, name: str) -> NameClass:
-        return self.config.classify(name)  # classify_name caches its answers
+        nc = self._classes.get(name)
+        if nc is None:
+            nc = self._classes[name] = self.config.classify(name)
+        return nc
 
     def resolved(self, pair: Pair) -> tuple[str | None, Pair | None]:
         """The value a pair has in the image, following ``$ENV`` references back to one ``$ARG``; the ARG is
@@ -106,7 +112,11 @@ class Context:
     def secret(self, name: str, value: str | None) -> tuple[bool, ValueKind]:
         if value is None:
             return False, ValueKind.EMPTY
-        return is_secret_value(self.name_class(name), value)
+        key = (name, value)
+        found = self._secrets.get(key)
+        if found is None:
+            found = self._secrets[key] = is_secret_value(self.name_class(name), value)
+        return found
 
     def other_uses(self, arg: Pair, excluding: set[tuple[int, int]], skip_runs: frozenset[int] | set[int] = frozenset()
                    ) -> bool:
@@ -138,11 +148,7 @@ class Context:
         if self._ignore is None:
             from codemod.dockerignore import dockerignore_matcher
 
-            f = self.context_dir / ".dockerignore"
-            try:
-                text = f.read_text(encoding="utf-8", errors="replace") if f.is_file() else ""
-            except OSError:
-                text = ""
+            text = read_context_file(self.context_dir, ".dockerignore") or ""
             self._ignore = dockerignore_matcher(text)
         return self._ignore
 

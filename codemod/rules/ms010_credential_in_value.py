@@ -5,9 +5,9 @@ from collections.abc import Iterator
 
 from codemod.analysis.values import (
     embedded_credentials,
-    embedded_references,
     embedded_secret_parts,
     known_format,
+    may_embed_credentials,
 )
 from codemod.rules.base import Context, Hit, Invalid, Rule
 
@@ -57,13 +57,13 @@ class CredentialInValue(Rule):
     def check(self, ctx: Context) -> Iterator[Hit]:
         for p in ctx.flow.pairs:
             value = p.kv.value
-            if not value or known_format(value):
+            # the cheap look first: a value that cannot embed a credential needs no other test
+            if not value or not may_embed_credentials(value) or known_format(value):
                 continue
             if ctx.secret(p.name, value)[0]:
                 continue  # the whole value is the secret: MS001/MS003
-            refs = set(embedded_references(value))
             details = [d for d in embedded_credentials(value) if "reference to" not in d]
-            if not details or (refs and len(details) == 0):
+            if not details:
                 continue
             f = self.finding(ctx, p.line, p.name, fixable=False, value_class="real-looking",
                              what=p.what + " ", detail="; ".join(details),

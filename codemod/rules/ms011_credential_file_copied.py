@@ -48,7 +48,6 @@ class CredentialFileCopied(Rule):
     ]
 
     def check(self, ctx: Context) -> Iterator[Hit]:
-        ignored = ctx.dockerignore()
         for ins in ctx.flow.df.instructions:
             if ins.effective not in ("COPY", "ADD") or len(ins.value) < 2:
                 continue
@@ -57,7 +56,7 @@ class CredentialFileCopied(Rule):
                 continue  # from another stage or image: not the build context
             reported: set[str] = set()
             for src in ins.value[:-1]:
-                for name in self._credentials(ctx, src, ignored):
+                for name in self._credentials(ctx, src):
                     if name not in reported:
                         reported.add(name)
                         yield Hit(self.finding(ctx, ins.start_line, name, fixable=False, what=ins.effective,
@@ -65,7 +64,7 @@ class CredentialFileCopied(Rule):
                                                    "mount it as a secret where a step needs it"))
 
     @staticmethod
-    def _credentials(ctx: Context, src: str, ignored: object) -> list[str]:
+    def _credentials(ctx: Context, src: str) -> list[str]:
         src = src.strip().rstrip("/") or "."
         base = src.rsplit("/", 1)[-1]
         if "$" in src or "*" in base and base != "*":
@@ -85,9 +84,11 @@ class CredentialFileCopied(Rule):
                                if (_CREDENTIAL_FILES.match(e.name) or e.name == ".npmrc") and e.is_file())
         except OSError:
             return []
+        # the .dockerignore is read only when a credential file is there to be kept out (once per file: ctx keeps it)
+        ignored = ctx.dockerignore() if names else None
         for name in names:
             rel = (directory / name).relative_to(context).as_posix()
-            if callable(ignored) and ignored(rel):
+            if ignored is not None and ignored(rel):
                 continue
             if _CREDENTIAL_FILES.match(name) or (name == ".npmrc" and _npmrc_has_token(directory / name)):
                 found.append(name)
