@@ -179,13 +179,14 @@ def run(paths: list[str], config: Config, *, jobs: int | None = None, keep_bytes
             result.errors.append(f"{f.path}: a symlink that leads outside the repository; not followed")
     todo = [f for f in files if f.kind == DOCKERFILE]
     orders: dict[Path, dict[str, int]] = {}
+    reals: dict[Path, Path] = {}
     with progress(len(todo)) as bar:
         analysed = _analyse_all([f.path for f in todo], config, jobs,
                                 bar.advance if bar is not None else (lambda: None), plan_only=not keep_bytes)
         for f, (error, data, done) in zip(todo, analysed, strict=True):
-            _take(result, f, error, data, done, keep_bytes, dockerfiles, orders)
+            _take(result, f, error, data, done, keep_bytes, dockerfiles, orders, reals)
     services = _invocations(result, files, config, jobs)
-    _hand_off(result, dockerfiles, services, config, orders)
+    _hand_off(result, dockerfiles, services, config, orders, reals)
     _python_and_env_files(result, files, services, config)
     result.hits.sort(key=lambda h: h.finding.sort_key())
     return result
@@ -193,7 +194,7 @@ def run(paths: list[str], config: Config, *, jobs: int | None = None, keep_bytes
 
 def _take(result: RunResult, f: Discovered, error: str | None, data: bytes | None, done: Analysed | None,
           keep_bytes: bool, dockerfiles: list[tuple[Discovered, bytes, bytes | None, list[Hit]]],
-          orders: dict[Path, dict[str, int]]) -> None:
+          orders: dict[Path, dict[str, int]], reals: dict[Path, Path]) -> None:
     """Fold one Dockerfile's analysis into the run's result."""
     if error is not None:
         result.errors.append(error)
@@ -204,6 +205,8 @@ def _take(result: RunResult, f: Discovered, error: str | None, data: bytes | Non
     result.notes.extend(f"{f.path}: {n}" for n in out.notes)
     result.setting_values |= done.settings
     orders[f.path] = done.env_order
+    if done.migration is not None:
+        reals[f.path] = done.migration.dockerfile  # resolved in the worker
     if not keep_bytes and out.new is not None:
         # --check only names the pending files: memory stays flat however many there are
         data, out.new = b"", b""
@@ -256,7 +259,8 @@ def _settings(df: Dockerfile) -> set[str]:
 
 
 def _hand_off(result: RunResult, dockerfiles: list[tuple[Discovered, bytes, bytes | None, list[Hit]]],
-              services: list[ComposeService], config: Config, orders: dict[Path, dict[str, int]]) -> None:
+              services: list[ComposeService], config: Config, orders: dict[Path, dict[str, int]],
+              reals: dict[Path, Path]) -> None:
     from codemod.runtime import example_path, update_example
 
     builds: dict[Path, list[ComposeService]] = {}  # each Dockerfile's services, found once
@@ -278,7 +282,7 @@ def _hand_off(result: RunResult, dockerfiles: list[tuple[Discovered, bytes, byte
         if not moved:
             continue
         items = sorted(moved.items(), key=lambda kv: (order.get(kv[0], 1 << 30), kv[0]))
-        mine = builds.get(f.path.resolve(), []) if builds else []
+        mine = builds.get(reals.get(f.path) or f.path.resolve(), []) if builds else []
         target = Path(config.env_example) if config.env_example else example_path(f.path, mine)
         per_example.setdefault(target, []).extend(items)
         result.moved[str(f.path)] = items
