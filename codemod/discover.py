@@ -77,6 +77,36 @@ def git_root(start: Path) -> Path | None:
     return None
 
 
+#: absolute path -> its real path, for this run (see :func:`real_path`)
+_REAL: dict[str, str] = {}
+
+
+def real_path(p: Path) -> Path:
+    """``p.resolve()``, with each directory's answer remembered for the run (``forget_real_paths``): a
+    compose file's services resolve paths under the same few directories, one lstat per new part."""
+    s = os.path.abspath(p)
+    if "/.." in s or "\\" in s:
+        return Path(os.path.realpath(s))  # ".." after a symlink: the full walk decides
+    return Path(_real(s))
+
+
+def _real(s: str) -> str:
+    hit = _REAL.get(s)
+    if hit is not None:
+        return hit
+    parent, name = os.path.split(s)
+    if not name or parent == s:
+        return s
+    cand = os.path.join(_real(parent), name)
+    out = os.path.realpath(cand) if os.path.islink(cand) else cand
+    _REAL[s] = out
+    return out
+
+
+def forget_real_paths() -> None:
+    _REAL.clear()
+
+
 def git_dir(start: Path) -> Path | None:
     """The repository directory of the work tree holding ``start`` (a worktree's or submodule's own)."""
     for d in (start, *start.parents):

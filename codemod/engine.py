@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from codemod.config import Config
-from codemod.discover import COMPOSE, DOCKERFILE, Discovered, discover
+from codemod.discover import COMPOSE, DOCKERFILE, Discovered, discover, forget_real_paths
 from codemod.dockerfile.migrate import DockerfileResult, RewriteError, migrate
 from codemod.dockerfile.scanner import Dockerfile, ParseError
 from codemod.invocations import BuildSecret, DockerfileMigration, InvocationResult
@@ -167,6 +167,7 @@ def run(paths: list[str], config: Config, *, jobs: int | None = None, keep_bytes
     which names the same pending files and findings as a dry run at a fraction of the work.
     """
     result = RunResult()
+    forget_real_paths()  # symlinks may have changed since an earlier run in this process
     files = discover(paths, include=config.include, exclude=config.exclude, log=result.log)
     result.files = files
     dockerfiles: list[tuple[Discovered, bytes, bytes | None, list[Hit]]] = []

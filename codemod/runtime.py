@@ -33,6 +33,7 @@ def compose_services(compose: Path, data: bytes | None = None) -> list[ComposeSe
     ``data`` is the file's bytes when the caller has them; the node tree is the one the compose
     rewrite parses (:func:`codemod.invocations.common.parse_yaml` remembers it).
     """
+    from codemod.discover import real_path
     from codemod.invocations.common import decode_text, parse_yaml, yaml_data
 
     try:
@@ -58,8 +59,8 @@ def compose_services(compose: Path, data: bytes | None = None) -> list[ComposeSe
             continue
         if "://" in context or context.startswith("git@"):
             continue
-        ctx_dir = (base / context).resolve()
-        df = (ctx_dir / dockerfile).resolve()
+        ctx_dir = real_path(base / context)
+        df = real_path(ctx_dir / dockerfile)
         env_files: list[Path] = []
         ef = svc.get("env_file")
         items = [ef] if isinstance(ef, str) else list(ef) if isinstance(ef, list) else []

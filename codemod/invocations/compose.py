@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from codemod.discover import real_path
 from codemod.invocations import DockerfileMigration, InvocationResult
 from codemod.invocations.common import (
     Coverage,
@@ -134,7 +135,7 @@ def _per_dockerfile(migrations: list[DockerfileMigration]) -> dict[Path, list[Do
 
 def _real(p: Path) -> Path:
     try:
-        return p.resolve()
+        return real_path(p)
     except OSError:
         return p.absolute()
 
