@@ -186,8 +186,8 @@ def run(paths: list[str], config: Config, *, jobs: int | None = None, keep_bytes
                                 bar.advance if bar is not None else (lambda: None), plan_only=not keep_bytes)
         for f, (error, data, done) in zip(todo, analysed, strict=True):
             _take(result, f, error, data, done, keep_bytes, dockerfiles, orders, reals)
-    services = _invocations(result, files, config, jobs)
-    _hand_off(result, dockerfiles, services, config, orders, reals)
+    services = _invocations(result, files, config, jobs, keep_bytes)
+    _hand_off(result, dockerfiles, services, config, orders, reals, keep_bytes)
     _python_and_env_files(result, files, services, config)
     result.hits.sort(key=lambda h: h.finding.sort_key())
     return result
@@ -261,7 +261,7 @@ def _settings(df: Dockerfile) -> set[str]:
 
 def _hand_off(result: RunResult, dockerfiles: list[tuple[Discovered, bytes, bytes | None, list[Hit]]],
               services: list[ComposeService], config: Config, orders: dict[Path, dict[str, int]],
-              reals: dict[Path, Path]) -> None:
+              reals: dict[Path, Path], keep_bytes: bool = True) -> None:
     from codemod.runtime import example_path, update_example
 
     builds: dict[Path, list[ComposeService]] = {}  # each Dockerfile's services, found once
@@ -292,6 +292,8 @@ def _hand_off(result: RunResult, dockerfiles: list[tuple[Discovered, bytes, byte
         old = target.read_bytes() if target.is_file() else None
         new = update_example(old, items)
         if new is not None:
+            if not keep_bytes:  # --check: the path, and whether the file is new, are all it reports
+                old, new = (None if old is None else b""), b""
             result.changes.append(FileChange(shown, "envfile", old, new))
             result.notes.append(f"{shown}: runtime variables listed for deployers")
 
@@ -302,8 +304,8 @@ INVOCATIONS_PARALLEL_MIN = 64
 _WORKER_MIGRATIONS: list[DockerfileMigration] = []
 
 
-def _invocations(result: RunResult, files: list[Discovered], config: Config, jobs: int | None
-                 ) -> list[ComposeService]:
+def _invocations(result: RunResult, files: list[Discovered], config: Config, jobs: int | None,
+                 keep_bytes: bool = True) -> list[ComposeService]:
     """Compose files, workflows, Makefiles and scripts that build the migrated Dockerfiles; the compose
     files' services (each file read and parsed once: the env example hand-off and the env file audit
     use them). Many files go to processes; the result is the serial one, in the same order."""
@@ -314,7 +316,7 @@ def _invocations(result: RunResult, files: list[Discovered], config: Config, job
     services: list[ComposeService] = []
     if workers <= 1 or len(todo) < INVOCATIONS_PARALLEL_MIN:
         outs: Iterable[_InvocationOut] = (_invocation(path, kind, config, result.migrations) for path, kind in todo)
-        _fold_invocations(result, todo, outs, services)
+        _fold_invocations(result, todo, outs, services, keep_bytes)
         return services
     from concurrent.futures import ProcessPoolExecutor
 
@@ -322,7 +324,7 @@ def _invocations(result: RunResult, files: list[Discovered], config: Config, job
                              initargs=(result.migrations,)) as pool:
         outs = pool.map(_invocation_in_worker, [p for p, _ in todo], [k for _, k in todo],
                         [config] * len(todo), chunksize=8)
-        _fold_invocations(result, todo, outs, services)
+        _fold_invocations(result, todo, outs, services, keep_bytes)
     return services
 
 
@@ -360,7 +362,7 @@ def _invocation(path: Path, kind: str, config: Config, migrations: list[Dockerfi
 
 
 def _fold_invocations(result: RunResult, todo: list[tuple[Path, str]], outs: Iterable[_InvocationOut],
-                      services: list[ComposeService]) -> None:
+                      services: list[ComposeService], keep_bytes: bool) -> None:
     for (path, kind), (error, data, out, found) in zip(todo, outs, strict=True):
         services.extend(found)
         if error is not None or out is None:
@@ -377,7 +379,10 @@ def _fold_invocations(result: RunResult, todo: list[tuple[Path, str]], outs: Ite
             result.hits.append(Hit(finding))
         result.notes.extend(f"{path}: {n}" for n in out.notes)
         if out.new is not None:
-            result.changes.append(FileChange(path, kind, data, out.new, list(out.redact_spans)))
+            if keep_bytes:
+                result.changes.append(FileChange(path, kind, data, out.new, list(out.redact_spans)))
+            else:  # --check names the pending files only: no bytes are kept
+                result.changes.append(FileChange(path, kind, b"", b""))
 
 
 def _suppress_in_text(data: bytes, findings: list[Finding]) -> list[Finding]:

@@ -39,4 +39,6 @@ def test_check_plans_the_same_files_as_a_dry_run(tmp_path: Path, monkeypatch: py
     check = run(["repo"], Config(), jobs=1, keep_bytes=False)
     assert [c.path for c in check.changes] == [c.path for c in dry.changes]
     assert check.findings == dry.findings
-    assert all(c.new == b"" for c in check.changes if c.kind == "dockerfile")
+    assert [c.kind for c in check.changes] == [c.kind for c in dry.changes]
+    assert [c.old is None for c in check.changes] == [c.old is None for c in dry.changes]  # new files stay new
+    assert all(c.new == b"" and not c.old for c in check.changes)  # no file's bytes are kept
