@@ -84,10 +84,9 @@ _REAL: dict[str, str] = {}
 def real_path(p: Path) -> Path:
     """``p.resolve()``, with each directory's answer remembered for the run (``forget_real_paths``): a
     compose file's services resolve paths under the same few directories, one lstat per new part."""
-    s = os.path.abspath(p)
-    if "/.." in s or "\\" in s:
-        return Path(os.path.realpath(s))  # ".." after a symlink: the full walk decides
-    return Path(_real(s))
+    if ".." in p.parts:
+        return Path(os.path.realpath(p))  # ".." after a symlink leads from the link's target: the full walk
+    return Path(_real(os.path.abspath(p)))
 
 
 def _real(s: str) -> str:

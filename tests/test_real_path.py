@@ -27,6 +27,18 @@ def test_real_path_is_resolve(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
     assert real_path(tmp_path / "loop") == Path(os.path.realpath(tmp_path / "loop"))  # no RuntimeError
 
 
+def test_dotdot_after_a_symlink_leaves_from_the_target(tmp_path: Path) -> None:
+    # deploy -> infra/deploy: deploy/../app is infra/app, as Path.resolve and the compose CLI read it
+    (tmp_path / "infra" / "deploy").mkdir(parents=True)
+    (tmp_path / "infra" / "app").mkdir()
+    (tmp_path / "app").mkdir()
+    (tmp_path / "deploy").symlink_to(tmp_path / "infra" / "deploy")
+    forget_real_paths()
+    for p in (tmp_path / "deploy" / ".." / "app", tmp_path / "deploy" / ".." / "app" / "Dockerfile"):
+        assert real_path(p) == p.resolve()
+        assert "infra" in real_path(p).parts
+
+
 def test_a_new_run_sees_a_changed_symlink(tmp_path: Path) -> None:
     (tmp_path / "one").mkdir()
     (tmp_path / "two").mkdir()

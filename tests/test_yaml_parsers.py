@@ -32,6 +32,9 @@ AWKWARD = [
     "a: 1\na: 2\n",  # duplicate key: our check words it
     "a: *undefined\n",
     "? complex\n: key\n",
+    "services:\n  app:\n    build:\n      context: app\t\n",  # the pure parser refuses the tab: so do we
+    "a: x\ty\n", "a: 'x\ty'\n",
+    "%YAML 1.1\n---\na: yes\nb: 0o17\nc: 12:30:00\n",
 ]
 
 
@@ -76,7 +79,7 @@ def _alike(text: str) -> bool:
     expected = _pure_or_error(text)
     if fast is None:
         return (isinstance(expected, str) or not expected or any(n[10] == "" or n[8] == ">" for n in expected)
-                or text[:1] == "\ufeff" or not text.endswith("\n"))
+                or text[:1] == "\ufeff" or not text.endswith("\n") or "\t" in text or text.startswith("%"))
     return _tree(fast) == expected
 
 
@@ -161,6 +164,21 @@ def test_yaml_data_is_what_a_loader_gives(path: Path) -> None:
         return None if x is None else str(x)
 
     assert yaml_data(parse_yaml(text, "f.yaml")) == plain(YAML(typ="rt").load(text))
+
+
+def test_a_tab_the_pure_parser_refuses_is_an_error() -> None:
+    from codemod.invocations import InvocationError
+
+    with pytest.raises(InvocationError, match="found character '\\\\t'"):
+        parse_yaml("services:\n  app:\n    build:\n      context: app\t\n", "f.yaml")
+
+
+def test_yaml_data_keys_in_the_loader_order() -> None:
+    text = "a: &a {x: 1, y: 2}\nb: &b {y: 3, z: 4}\nc:\n  k: 0\n  <<: [*a, *b]\n  w: 5\nd:\n  <<: *b\n  q: 1\n"
+    loaded = YAML(typ="rt").load(text)
+    ours = yaml_data(parse_yaml(text, "f.yaml"))
+    for key in ("c", "d"):
+        assert list(ours[key].items()) == [(k, str(v)) for k, v in loaded[key].items()]
 
 
 def test_yaml_data_merges_like_a_loader() -> None:

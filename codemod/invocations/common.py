@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from ruamel.yaml.nodes import Node
 
 T = TypeVar("T")
+_DIRECTIVE = re.compile(r"^%", re.M)
 NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 # ${V}, ${V:-x}, ${V-x}, ${V:?e}, ${V?e}, $V
 _SHELL_REF = re.compile(
@@ -305,11 +306,13 @@ def _compose_c(text: str) -> Node | None:
     """libyaml's composer (ruamel.yaml.clib), about 8 times faster than the pure one, or None to use the pure
     one: when the C parser is missing, on a BOM (libyaml's marks would not count it), on text that is not
     valid Unicode, on any error (the pure parser then words it), on a last line with no line break (the
-    parsers give the end of the last block a different line and column), and on the two node kinds they
+    parsers give the end of the last block a different line and column), on a tab (libyaml accepts
+    ``a: x<TAB>`` where the pure parser refuses it), on a ``%`` directive (``%YAML 1.1`` changes how
+    libyaml tags ``yes`` or ``0o17``), and on the two node kinds they
     place or read differently: an empty value (libyaml marks it right after its ``:``, the pure parser at
     the next token) and a folded ``>`` scalar (the round-trip parser keeps a marker in its value).
     tests/test_yaml_parsers.py checks that both give the same tree: tags, values, styles and marks."""
-    if text.startswith("\ufeff") or not text.endswith("\n"):
+    if text.startswith("\ufeff") or not text.endswith("\n") or "\t" in text or _DIRECTIVE.search(text):
         return None
     try:
         from ruamel.yaml import YAML
@@ -409,8 +412,9 @@ def get(node: Node | None, key: str) -> tuple[Node, Node] | None:
 
 def yaml_data(node: Node | None, depth: int = 0) -> Any:
     """Plain data from a node tree, as a loader gives it: mappings become dicts with merge keys (``<<``)
-    applied (a key of its own wins, then the first merged mapping), sequences lists, and every scalar its
-    text (``null``/``~`` and an empty value None). Nesting deeper than 100 (an alias loop) ends in None."""
+    applied (a key of its own wins, then the first merged mapping; keys in the loader's order), sequences
+    lists, and every scalar its text (``null``/``~`` and an empty value None). Nesting deeper than 100 (an
+    alias loop) ends in None."""
     if node is None or depth > 100:
         return None
     if is_scalar(node):
@@ -420,18 +424,20 @@ def yaml_data(node: Node | None, depth: int = 0) -> Any:
     if is_seq(node):
         return [yaml_data(n, depth + 1) for n in node.value]
     out: dict[Any, Any] = {}
-    merged: dict[Any, Any] = {}
+    merges: list[Node] = []
     for k, v in node.value:
         if is_scalar(k) and k.tag == "tag:yaml.org,2002:merge":
-            for m in reversed(v.value) if is_seq(v) else [v]:
-                data = yaml_data(m, depth + 1)
-                if isinstance(data, dict):
-                    merged.update(data)
+            merges.extend(v.value if is_seq(v) else [v])
             continue
         key = yaml_data(k, depth + 1)
         if isinstance(key, (str, type(None))):
             out[key] = yaml_data(v, depth + 1)
-    return {**merged, **out}
+    for m in merges:  # after the mapping's own keys, in the order of the merge list, as a loader has them
+        data = yaml_data(m, depth + 1)
+        if isinstance(data, dict):
+            for key, value in data.items():
+                out.setdefault(key, value)
+    return out
 
 
 def has_merge(node: Node) -> bool:
