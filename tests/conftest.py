@@ -33,6 +33,11 @@ def git(cwd: Path, *args: str) -> str:
     ).stdout
 
 
+def git_out(cwd: Path, *args: str) -> str:
+    """``git`` as a set-up step with its own identity; its output without the final newline."""
+    return git(cwd, "-c", "user.name=Setup", "-c", "user.email=setup@example.com", *args).rstrip("\n")
+
+
 def make_repo(src: Path, dst: Path) -> Path:
     """A real git work tree holding a copy of ``src``, committed."""
     import shutil

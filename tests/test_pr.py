@@ -31,6 +31,8 @@ from codemod.pr import (
 )
 from codemod.vcs import DEFAULT_BRANCH, VcsError, commit_on_branch
 
+from conftest import git_out as git
+
 TOKEN = "t0k3n-for-tests"
 BRANCH = DEFAULT_BRANCH
 TITLE = "Move 2 secrets out of the Docker build"
@@ -133,17 +135,6 @@ def isolated_git(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
     for var in ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE"):
         monkeypatch.delenv(var, raising=False)
-
-
-def git(cwd: Path, *args: str) -> str:
-    proc = subprocess.run(
-        ["git", "-c", "user.name=Setup", "-c", "user.email=setup@example.com", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return proc.stdout.rstrip("\n")
 
 
 def make_repo(tmp_path: Path, *, github_url: bool = True, default: str = "main") -> tuple[Path, Path, str]:

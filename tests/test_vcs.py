@@ -18,6 +18,8 @@ from codemod.vcs import (
     remote_default_branch,
 )
 
+from conftest import git_out as git
+
 BACKUP = "Dockerfile.backup-20260101-000000"
 DOCKERFILE = b"FROM alpine:3.20\nARG NPM_TOKEN=changeme\nRUN echo build\n"
 MIGRATED = b"FROM alpine:3.20\nRUN echo build\n"
@@ -42,17 +44,6 @@ def isolated_git(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
         "EMAIL",
     ):
         monkeypatch.delenv(var, raising=False)
-
-
-def git(cwd: Path, *args: str) -> str:
-    proc = subprocess.run(
-        ["git", "-c", "user.name=Setup", "-c", "user.email=setup@example.com", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return proc.stdout.rstrip("\n")
 
 
 def make_repo(tmp_path: Path) -> tuple[Path, Path]:
