@@ -334,32 +334,39 @@ def open_pull_request(
         if not owner or not name:
             raise PrError(f"owner_repo must be OWNER/REPO, not {owner_repo!r}")
         repo = RemoteRepo(repo.host if repo else "github.com", owner, name, repo.scheme if repo else "https")
+    ask = _Ask(repo_root, branch, remote, base, title, body, env, api_url, force_push, draft, timeout)
     if provider == "gitlab":
-        return _gitlab(repo_root, branch, remote, base, title, body, force_push)
+        return _gitlab(ask)
     if repo is None or "/" in repo.owner:
         raise PrError(
             f"cannot tell the GitHub repository from remote {remote!r} ({redact_urls(url)}): "
             "expected https://HOST/OWNER/REPO(.git), ssh://git@HOST/OWNER/REPO or git@HOST:OWNER/REPO"
         )
     if provider == "gh":
-        return _gh(repo_root, branch, remote, base, title, body, env, repo, force_push, draft, timeout)
-    return _github(
-        repo_root, branch, remote, base, api_url, title, body, env, repo, force_push, draft, timeout
-    )
+        return _gh(ask, repo)
+    return _github(ask, repo)
 
 
-def _manual(
-    repo_root: str | os.PathLike[str],
-    status: str,
-    reason: str,
-    repo: RemoteRepo,
-    branch: str,
-    base: str | None,
-    title: str,
-    body: str,
-    remote: str,
-) -> PrResult:
+@dataclass(frozen=True)
+class _Ask:
+    """One pull request to open, as :func:`open_pull_request` was asked for it."""
+
+    repo_root: str | os.PathLike[str]
+    branch: str
+    remote: str
+    base: str | None
+    title: str
+    body: str
+    env: Mapping[str, str]
+    api_url: str | None
+    force_push: bool
+    draft: bool
+    timeout: float
+
+
+def _manual(ask: _Ask, repo: RemoteRepo, base: str | None, status: str, reason: str) -> PrResult:
     """A result telling the user how to open the pull request by hand (branch is pushed)."""
+    repo_root, branch, title, body, remote = ask.repo_root, ask.branch, ask.title, ask.body, ask.remote
     cmp = compare_url(repo, branch, base)
     gdir = git_dir(Path(repo_root).resolve())
     body_path = (gdir or Path(repo_root)) / BODY_FILE
@@ -377,31 +384,19 @@ def _manual(
     return PrResult(status, "github", branch, base, compare_url=cmp, gh_command=cmd, message=message)
 
 
-def _github(
-    repo_root: str | os.PathLike[str],
-    branch: str,
-    remote: str,
-    base: str | None,
-    api_url: str | None,
-    title: str,
-    body: str,
-    env: Mapping[str, str],
-    repo: RemoteRepo,
-    force_push: bool,
-    draft: bool,
-    timeout: float,
-) -> PrResult:
-    push_branch(repo_root, branch, remote, force=force_push)
-    api = github_api_base(repo.host, api_url, env)
+def _github(ask: _Ask, repo: RemoteRepo) -> PrResult:
+    repo_root, branch, remote, base, env = ask.repo_root, ask.branch, ask.remote, ask.base, ask.env
+    push_branch(repo_root, branch, remote, force=ask.force_push)
+    api = github_api_base(repo.host, ask.api_url, env)
     token = github_token(repo.host, env)
 
     def manual(status: str, reason: str) -> PrResult:
         b = base if base is not None else remote_default_branch(repo_root, remote)
-        return _manual(repo_root, status, reason, repo, branch, b, title, body, remote)
+        return _manual(ask, repo, b, status, reason)
 
     if token is None:
         return manual(FALLBACK, "no GH_TOKEN or GITHUB_TOKEN in the environment.")
-    gh = _GitHub(api, token, env, timeout)
+    gh = _GitHub(api, token, env, ask.timeout)
     prefix = f"/repos/{urllib.parse.quote(repo.owner)}/{urllib.parse.quote(repo.name)}"
     try:
         if base is None:
@@ -412,7 +407,8 @@ def _github(
                 base = remote_default_branch(repo_root, remote)
             if base is None:
                 return manual(FAILED, "could not find the default branch; pass --base.")
-        payload: dict[str, Any] = {"title": title, "head": branch, "base": base, "body": body, "draft": draft}
+        payload: dict[str, Any] = {"title": ask.title, "head": branch, "base": base, "body": ask.body,
+                                   "draft": ask.draft}
         status, data = gh.call("POST", prefix + "/pulls", payload)
         if status == 201 and isinstance(data, dict):
             return PrResult(
@@ -467,19 +463,8 @@ def _github(
         return manual(FALLBACK, f"could not reach {api} ({exc}).")
 
 
-def _gh(
-    repo_root: str | os.PathLike[str],
-    branch: str,
-    remote: str,
-    base: str | None,
-    title: str,
-    body: str,
-    env: Mapping[str, str],
-    repo: RemoteRepo,
-    force_push: bool,
-    draft: bool,
-    timeout: float,
-) -> PrResult:
+def _gh(ask: _Ask, repo: RemoteRepo) -> PrResult:
+    repo_root, branch, base, env = ask.repo_root, ask.branch, ask.base, ask.env
     exe = shutil.which("gh", path=env.get("PATH", os.defpath))
     if exe is None:
         raise PrError(
@@ -487,20 +472,20 @@ def _gh(
             "(https://cli.github.com) and run `gh auth login`, or use --pr-provider github with "
             "GH_TOKEN or GITHUB_TOKEN set."
         )
-    push_branch(repo_root, branch, remote, force=force_push)
-    args = gh_create_args(title, branch, base, repo=_gh_repo_arg(repo))
+    push_branch(repo_root, branch, ask.remote, force=ask.force_push)
+    args = gh_create_args(ask.title, branch, base, repo=_gh_repo_arg(repo))
     args[0] = exe
-    if draft:
+    if ask.draft:
         args.append("--draft")
     try:
         proc = subprocess.run(
             args,
-            input=body,
+            input=ask.body,
             text=True,
             capture_output=True,
             cwd=os.fspath(repo_root),
             env={**env, "GH_PROMPT_DISABLED": "1"},
-            timeout=timeout * 4,
+            timeout=ask.timeout * 4,
             check=False,
         )
     except (OSError, subprocess.TimeoutExpired) as exc:
@@ -548,20 +533,13 @@ def gitlab_push_options(title: str, body: str, base: str | None) -> list[str]:
     return opts
 
 
-def _gitlab(
-    repo_root: str | os.PathLike[str],
-    branch: str,
-    remote: str,
-    base: str | None,
-    title: str,
-    body: str,
-    force_push: bool,
-) -> PrResult:
+def _gitlab(ask: _Ask) -> PrResult:
+    repo_root, branch, remote, base = ask.repo_root, ask.branch, ask.remote, ask.base
     if base is None:
         base = remote_default_branch(repo_root, remote)
-    opts = gitlab_push_options(title, body, base)
+    opts = gitlab_push_options(ask.title, ask.body, base)
     try:
-        err = push_branch(repo_root, branch, remote, push_options=opts, force=force_push)
+        err = push_branch(repo_root, branch, remote, push_options=opts, force=ask.force_push)
     except VcsError as exc:
         if "does not support push options" in str(exc):
             raise PrError(
