@@ -537,6 +537,52 @@ def test_gh_provider_without_gh_says_so(tmp_path: Path) -> None:
     assert remote_sha(bare) is None  # refused before pushing
 
 
+def _fake_gh(tmp_path: Path, reply: str, code: int = 0) -> Path:
+    """A `gh` on PATH that records its argv, stdin and GH_PROMPT_DISABLED, and answers as gh 2.x does."""
+    bindir = tmp_path / "gh-bin"
+    bindir.mkdir()
+    log = tmp_path / "gh.log"
+    gh = bindir / "gh"
+    gh.write_text(
+        "#!/bin/sh\n"
+        f"for a in \"$@\"; do printf '%s\\n' \"$a\" >> {log}; done\n"
+        f"echo \"prompt=$GH_PROMPT_DISABLED\" >> {log}\n"
+        f"cat > {tmp_path / 'gh.stdin'}\n"
+        f"printf '%s\\n' '{reply}' >&{2 if code else 1}\n"
+        f"exit {code}\n"
+    )
+    gh.chmod(0o755)
+    return bindir
+
+
+def test_gh_provider_pushes_and_runs_gh_pr_create(tmp_path: Path) -> None:
+    repo, bare, _ = make_repo(tmp_path)
+    bindir = _fake_gh(tmp_path, "https://github.com/owner/repo/pull/7")
+    env = {"PATH": f"{bindir}:/usr/bin:/bin"}
+    res = open_pull_request(repo, BRANCH, provider="gh", base="main", title=TITLE, body=BODY, env=env, draft=True)
+    assert (res.status, res.provider, res.url) == ("created", "gh", "https://github.com/owner/repo/pull/7")
+    assert remote_sha(bare) is not None  # pushed first
+    argv = (tmp_path / "gh.log").read_text().splitlines()
+    assert argv == ["pr", "create", "--repo", "owner/repo", "--title", TITLE, "--body-file", "-",
+                    "--base", "main", "--head", BRANCH, "--draft", "prompt=1"]
+    assert (tmp_path / "gh.stdin").read_text() == BODY
+
+
+def test_gh_provider_reports_an_open_pull_request_and_a_failure(tmp_path: Path) -> None:
+    repo, _, _ = make_repo(tmp_path)
+    (tmp_path / "a").mkdir()
+    exists = _fake_gh(tmp_path / "a", "a pull request for branch already exists: https://github.com/owner/repo/pull/3",
+                      code=1)
+    res = open_pull_request(repo, BRANCH, provider="gh", base="main", title=TITLE, body=BODY,
+                            env={"PATH": f"{exists}:/usr/bin:/bin"})
+    assert (res.status, res.url) == ("exists", "https://github.com/owner/repo/pull/3")
+    (tmp_path / "b").mkdir()
+    broken = _fake_gh(tmp_path / "b", "HTTP 403: https://x-access-token:s3cr3t@github.com/owner/repo", code=1)
+    res = open_pull_request(repo, BRANCH, provider="gh", base="main", title=TITLE, body=BODY,
+                            env={"PATH": f"{broken}:/usr/bin:/bin"}, force_push=True)
+    assert res.status == "failed" and "exit 1" in res.message and "s3cr3t" not in res.message
+
+
 # --------------------------------------------------------------------------- GitLab push options
 
 HOOK = """#!/bin/sh
