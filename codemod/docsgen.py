@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from codemod import __version__
-from codemod.discover import COMPOSE, ENVFILE
+from codemod.discover import ENVFILE
 from codemod.engine import RunResult
 from codemod.model import Finding
 from codemod.report import Redactor
@@ -68,9 +68,9 @@ def _secret_id(name: str) -> str:
 
 
 def _images(result: RunResult, root: Path, env_example: str | None) -> list[_Image]:
-    from codemod.runtime import compose_services, example_path
+    from codemod.runtime import example_path
 
-    services = [s for f in result.files if f.kind == COMPOSE for s in compose_services(f.path)]
+    services = result.services  # the run parsed the compose files once
     build_secrets: dict[str, dict[str, str]] = {k: dict(v) for k, v in result.build_secrets.items()}
     for f in result.findings:  # MS004 findings name the ARG; its id follows the migration's rule
         if f.kind == "buildtime-secret-in-run" and f.fixable and not f.suppressed:
@@ -81,7 +81,7 @@ def _images(result: RunResult, root: Path, env_example: str | None) -> list[_Ima
     for path in sorted(set(result.moved) | set(build_secrets)):
         df = Path(path)
         mine = [s for s in services if s.dockerfile == df.resolve()]
-        example = Path(env_example) if env_example else example_path(df, services)
+        example = Path(env_example) if env_example else example_path(df, mine)
         img = _Image(
             dockerfile=_rel(df, root),
             services=[(_rel(s.compose, root), s.name) for s in mine],

@@ -53,6 +53,8 @@ class RunResult:
     build_secrets: dict[str, dict[str, str]] = field(default_factory=dict)
     #: what each migrated Dockerfile changed, for the files that build it
     migrations: list[DockerfileMigration] = field(default_factory=list)
+    #: the compose files' services that build an image, each with the Dockerfile it builds
+    services: list[ComposeService] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -186,7 +188,7 @@ def run(paths: list[str], config: Config, *, jobs: int | None = None, keep_bytes
                                 bar.advance if bar is not None else (lambda: None), plan_only=not keep_bytes)
         for f, (error, data, done) in zip(todo, analysed, strict=True):
             _take(result, f, error, data, done, keep_bytes, dockerfiles, orders, reals)
-    services = _invocations(result, files, config, jobs, keep_bytes)
+    services = result.services = _invocations(result, files, config, jobs, keep_bytes)
     _hand_off(result, dockerfiles, services, config, orders, reals, keep_bytes)
     _python_and_env_files(result, files, services, config)
     result.hits.sort(key=lambda h: h.finding.sort_key())

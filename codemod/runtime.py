@@ -38,7 +38,7 @@ def compose_services(compose: Path, data: bytes | None = None) -> list[ComposeSe
 
     try:
         raw = compose.read_bytes() if data is None else data
-        doc = yaml_data(parse_yaml(decode_text(raw), str(compose)))
+        doc = yaml_data(parse_yaml(decode_text(raw), compose.as_posix()))  # the rewrite's cache key
     except Exception:  # noqa: BLE001 - a broken compose file is reported by its own checker
         return []
     out: list[ComposeService] = []
@@ -72,11 +72,8 @@ def compose_services(compose: Path, data: bytes | None = None) -> list[ComposeSe
     return out
 
 
-def example_path(dockerfile: Path, services: list[ComposeService]) -> Path:
-    mine = []
-    if services:
-        real = dockerfile.resolve()
-        mine = [s for s in services if s.dockerfile == real]
+def example_path(dockerfile: Path, mine: list[ComposeService]) -> Path:
+    """Where the env example of ``dockerfile`` goes; ``mine`` are the compose services that build it."""
     dirs = [s.compose.parent for s in mine] + [dockerfile.parent]
     for d in dirs:
         if (d / ".env.example").is_file():

@@ -133,13 +133,6 @@ def _per_dockerfile(migrations: list[DockerfileMigration]) -> dict[Path, list[Do
     return out
 
 
-def _real(p: Path) -> Path:
-    try:
-        return real_path(p)
-    except OSError:
-        return p.absolute()
-
-
 def _dockerfile(f: _File, build: Node) -> Path | None:
     if is_scalar(build):
         context, dockerfile = str(build.value), "Dockerfile"
@@ -153,7 +146,7 @@ def _dockerfile(f: _File, build: Node) -> Path | None:
         return None
     if "://" in context or context.startswith("git@") or "$" in context or "$" in dockerfile:
         return None
-    return _real(f.base / context / dockerfile)
+    return real_path(f.base / context / dockerfile)
 
 
 def _service(f: _File, name_node: Node, svc: Node, per_dockerfile: dict[Path, list[DockerfileMigration]]) -> None:
