@@ -138,10 +138,15 @@ def analyse_dockerfile(path: Path, config: Config, plan_only: bool = False
     return None, data, done
 
 
+def _workers(jobs: int | None) -> int:
+    """Processes for a big run: ``jobs``, or one per core."""
+    return jobs if jobs is not None else (os.cpu_count() or 1)
+
+
 def _analyse_all(paths: list[Path], config: Config, jobs: int | None, tick: Callable[[], None],
                  plan_only: bool = False) -> Iterator[tuple[str | None, bytes | None, Analysed | None]]:
     """Each file's analysis, in the order of ``paths``, as it is ready: the caller keeps what it needs."""
-    workers = jobs if jobs is not None else (os.cpu_count() or 1)
+    workers = _workers(jobs)
     if workers <= 1 or len(paths) < PARALLEL_MIN:
         for p in paths:
             yield analyse_dockerfile(p, config, plan_only)
@@ -314,7 +319,7 @@ def _invocations(result: RunResult, files: list[Discovered], config: Config, job
     from codemod.discover import MAKEFILE, SCRIPT, WORKFLOW
 
     todo = [(f.path, f.kind) for f in files if f.kind in (COMPOSE, WORKFLOW, MAKEFILE, SCRIPT)]
-    workers = jobs if jobs is not None else (os.cpu_count() or 1)
+    workers = _workers(jobs)
     services: list[ComposeService] = []
     if workers <= 1 or len(todo) < INVOCATIONS_PARALLEL_MIN:
         outs: Iterable[_InvocationOut] = (_invocation(path, kind, config, result.migrations) for path, kind in todo)
