@@ -114,8 +114,8 @@ def run_cmd(
     if fmt not in ("text", "json", "diff", "sarif"):
         _err(f"error: unknown --format {fmt!r} (text, json, sarif, diff)")
         raise typer.Exit(2)
-    from codemod.engine import run
-    from codemod.report import Redactor, report_json, summary_lines, unified_diff
+    from codemod.app import run
+    from codemod.output.report import Redactor, report_json, summary_lines, unified_diff
 
     targets = list(paths or ["."])
     config = _load_config(targets[0])
@@ -130,7 +130,7 @@ def run_cmd(
             _err(f"error: unknown --secret-style {secret_style!r} (auto, file, env)")
             raise typer.Exit(2)
         config = replace(config, secret_style=secret_style)
-    from codemod.term import progress, use_color
+    from codemod.output.term import progress, use_color
 
     # --check names the pending files and nothing more: it need not keep their bytes
     result = run(targets, config, progress=progress, keep_bytes=not check)
@@ -144,7 +144,7 @@ def run_cmd(
     write_error = ""
     repo_root: Path | None = None
     if branch and not result.errors and result.changes:
-        from codemod import vcs
+        from codemod.vcs import git as vcs
 
         repo_root = vcs.find_repo_root(Path(targets[0]))
         try:
@@ -173,11 +173,11 @@ def run_cmd(
         out.append(report_json(result, redactor, mode=mode))
     elif fmt == "sarif":
         from codemod.discover import git_root
-        from codemod.sarif import sarif_json
+        from codemod.output.sarif import sarif_json
 
         out.append(sarif_json(result, redactor, root=git_root(Path(targets[0])) or Path.cwd()))
     elif fmt == "diff":
-        from codemod.term import render_diff
+        from codemod.output.term import render_diff
 
         out.append(render_diff(unified_diff(result, redactor), color=color))
     elif check:
@@ -188,7 +188,7 @@ def run_cmd(
         for err in result.errors:
             out.append(f"error: {redactor.text(err)}\n")
     else:
-        from codemod.term import render_diff, render_summary
+        from codemod.output.term import render_diff, render_summary
 
         lines = summary_lines(result, applied=bool(written))
         out.append("\n".join(redactor.text(x) for x in lines) + "\n")
@@ -232,7 +232,8 @@ def run_cmd(
 
 def _branch_and_pr(result: Any, redactor: Any, root: Path | None, branch_name: str, force_branch: bool, pr: bool,
                    remote: str, base: str | None, provider: str, api_url: str | None) -> int:
-    from codemod import prbody, vcs
+    from codemod.output import prbody
+    from codemod.vcs import git as vcs
 
     assert root is not None
     changed = [c.path.as_posix() for c in result.changes]
@@ -247,7 +248,7 @@ def _branch_and_pr(result: Any, redactor: Any, root: Path | None, branch_name: s
     _emit(sys.stdout, f"committed {sha[:12]} on branch {branch_name}\n")
     if not pr:
         return 0
-    from codemod import pr as prmod
+    from codemod.vcs import pr as prmod
 
     runtime = sorted({k for items in result.moved.values() for k, v in items if v is None})
     settings = sorted({k for items in result.moved.values() for k, v in items if v is not None})
@@ -301,8 +302,8 @@ def _journal_values() -> dict[str, str]:
     import json
 
     from codemod.config import Config
-    from codemod.dockerfile.migrate import migrate
     from codemod.dockerfile.scanner import ParseError
+    from codemod.fix.loop import migrate
     from codemod.write import journal_dir
 
     d = journal_dir(Path.cwd())
@@ -325,14 +326,14 @@ def _journal_values() -> dict[str, str]:
 
 @app.command("rules", help="List the rules.")
 def rules_cmd() -> None:
-    from codemod.rulesdoc import rules_table
+    from codemod.output.rulesdoc import rules_table
 
     sys.stdout.write(rules_table())
 
 
 @app.command("explain", help="What a rule finds, why, an example and the fix: `explain MS001`.")
 def explain_cmd(code: str = typer.Argument(..., help="A rule code (MS001) or kind")) -> None:
-    from codemod.rulesdoc import explain
+    from codemod.output.rulesdoc import explain
 
     try:
         sys.stdout.write(explain(code))
@@ -346,10 +347,10 @@ def docs_cmd(
     paths: list[str] = typer.Argument(None, help="Files or directories (default: .)"),
     output: Path | None = typer.Option(None, "--output", help="Where to write (docs/DOCKER_SECURITY_PATTERNS.md)"),
 ) -> None:
+    from codemod.app import run
     from codemod.discover import git_root
-    from codemod.docsgen import PAGE_PATH, security_patterns_page
-    from codemod.engine import run
-    from codemod.report import Redactor
+    from codemod.output.docs import PAGE_PATH, security_patterns_page
+    from codemod.output.report import Redactor
 
     targets = list(paths or ["."])
     config = _load_config(targets[0])

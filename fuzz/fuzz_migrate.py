@@ -34,10 +34,10 @@ if str(ROOT) not in sys.path:  # run as a script from anywhere
     sys.path.insert(0, str(ROOT))
 
 from codemod.config import Config  # noqa: E402
-from codemod.dockerfile.migrate import MAX_PASSES, RewriteError, check, migrate  # noqa: E402
 from codemod.dockerfile.scanner import BOM, Dockerfile, ParseError, parse  # noqa: E402
-from codemod.edits import apply_edits  # noqa: E402
-from codemod.rewrite import plan_edits  # noqa: E402
+from codemod.fix.apply import apply_edits  # noqa: E402
+from codemod.fix.dockerfile import plan_edits  # noqa: E402
+from codemod.fix.loop import MAX_PASSES, RewriteError, check, migrate  # noqa: E402
 from codemod.rules.base import Action  # noqa: E402
 from codemod.source import split_lines  # noqa: E402
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from codemod.config import Config
-from codemod.dockerfile.migrate import migrate
+from codemod.fix.loop import migrate
 
 GOLDEN = Path(__file__).resolve().parents[1] / "fixtures" / "golden"
 

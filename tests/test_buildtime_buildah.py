@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from codemod.config import Config
-from codemod.dockerfile.migrate import migrate
+from codemod.fix.loop import migrate
 from codemod.verify.archive import load_image
 
 import buildah_util

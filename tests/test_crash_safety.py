@@ -22,8 +22,8 @@ from pathlib import Path
 
 import pytest
 
+from codemod.app import FileChange, run
 from codemod.config import Config
-from codemod.engine import FileChange, run
 
 from conftest import ROOT, git
 

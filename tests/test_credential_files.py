@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from codemod.config import Config
-from codemod.dockerfile.migrate import migrate
+from codemod.fix.loop import migrate
 
 DOCKERFILE = (
     b"FROM python:3.12\nWORKDIR /app\nCOPY . .\nCOPY .npmrc /root/.npmrc\nRUN pip install -r requirements.txt\n"

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from codemod.app import RunResult, run
 from codemod.config import Config
-from codemod.docsgen import security_patterns_page
-from codemod.engine import RunResult, run
+from codemod.output.docs import security_patterns_page
 
 from conftest import FIXTURES
 

@@ -1,4 +1,4 @@
-"""Env files (codemod.envfiles): committed secrets and live files git does not ignore, on real git repos."""
+"""Env files (codemod.audit.envfiles): committed secrets and live files git does not ignore, on real git repos."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from codemod.audit.envfiles import EnvPair, envfile_findings, is_example, is_reference, parse_env
 from codemod.config import Config
-from codemod.envfiles import EnvPair, envfile_findings, is_example, is_reference, parse_env
 from codemod.model import RULE_CODES
 
 # Fake tokens are assembled at runtime (fixed seed) so no secret scanner flags this file.

@@ -12,10 +12,10 @@ from hypothesis import strategies as st
 
 from codemod.analysis import values
 from codemod.analysis.flow import analyse
+from codemod.app import _migration, analyse_dockerfile
 from codemod.config import Config
 from codemod.dockerfile import scanner
-from codemod.dockerfile.migrate import _PREFILTER, migrate
-from codemod.engine import _migration, analyse_dockerfile
+from codemod.fix.loop import _PREFILTER, migrate
 
 #: characters that steer the scanner: Go spaces, quotes, both escapes, flags, ``=``, ``$``
 _SCANNER_TEXT = st.text(alphabet=" \t\v\f\r\u3000\x85\xa0\x1cab-=\"'\\`$", max_size=24)

@@ -31,8 +31,8 @@ from pathlib import Path
 import pytest
 
 import codemod.write as write_mod
+from codemod.app import run
 from codemod.config import Config
-from codemod.engine import run
 
 from conftest import git
 
@@ -517,7 +517,7 @@ def test_lost_journal_is_reported(plain: Path, monkeypatch: pytest.MonkeyPatch, 
 
 def _hook_after_run(monkeypatch: pytest.MonkeyPatch, action: Callable[[], None]) -> None:
     """Run ``action`` after the engine read every file and before the CLI writes."""
-    import codemod.engine as engine
+    import codemod.app as engine
 
     real_run = engine.run
 

@@ -12,11 +12,11 @@ from pathlib import Path
 
 import pytest
 
-import codemod.dockerfile.migrate as migrate_module
+import codemod.fix.loop as migrate_module
 from codemod.analysis.flow import Pair, analyse, reference, referenced_names
 from codemod.config import Config
-from codemod.dockerfile.migrate import migrate
 from codemod.dockerfile.scanner import Dockerfile, parse
+from codemod.fix.loop import migrate
 from codemod.rules.base import Context, Hit
 
 

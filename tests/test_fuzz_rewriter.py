@@ -23,8 +23,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 
 from codemod.config import Config
-from codemod.dockerfile.migrate import RewriteError, migrate
 from codemod.dockerfile.scanner import BOM, ParseError
+from codemod.fix.loop import RewriteError, migrate
 
 from conftest import ROOT, snapshot
 from strategies_rewrite import corpus, dockerfiles_rw
@@ -216,7 +216,7 @@ def test_generated_batches_through_the_cli_are_all_or_nothing(tmp_path: Path, mo
 # --- the checker is not vacuous ----------------------------------------------------
 
 def test_the_checker_catches_a_dropped_line(monkeypatch: pytest.MonkeyPatch) -> None:
-    import codemod.dockerfile.migrate as mig
+    import codemod.fix.loop as mig
 
     real = mig.apply_edits
 
@@ -230,8 +230,8 @@ def test_the_checker_catches_a_dropped_line(monkeypatch: pytest.MonkeyPatch) -> 
 
 
 def test_the_checker_catches_a_rewrite_that_does_not_settle(monkeypatch: pytest.MonkeyPatch) -> None:
-    import codemod.dockerfile.migrate as mig
-    from codemod.dockerfile.migrate import DockerfileResult
+    import codemod.fix.loop as mig
+    from codemod.fix.loop import DockerfileResult
 
     def once_more(data: bytes, path: str, config: Config, rules=None) -> DockerfileResult:  # type: ignore[no-untyped-def]
         return DockerfileResult([], data + b"# again\n")

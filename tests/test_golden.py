@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from codemod.config import Config
-from codemod.dockerfile.migrate import migrate
 from codemod.dockerfile.scanner import parse
+from codemod.fix.loop import migrate
 
 from goldens import cases, findings_text
 

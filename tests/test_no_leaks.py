@@ -20,8 +20,8 @@ from typing import Any
 
 import pytest
 
+from codemod.app import run
 from codemod.config import Config
-from codemod.engine import run
 
 from conftest import ROOT, git
 from test_pr import GH_URL, TOKEN, github, isolated_git  # noqa: F401 - fixtures
@@ -230,11 +230,11 @@ def test_write_error_message(repo: Path, monkeypatch: pytest.MonkeyPatch, cli) -
 
 CRASH = """
 import sys
-import codemod.rewrite as rewrite
+import codemod.fix.dockerfile as rewrite
 def boom(*args, **kwargs):
     raise RuntimeError("boom inside the rewrite")
 rewrite.plan_edits = boom
-import codemod.dockerfile.migrate as migrate
+import codemod.fix.loop as migrate
 migrate.plan_edits = boom
 from codemod.cli import app
 app(args={args!r}, prog_name="migrate-secrets")

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from codemod import engine
+from codemod import app as engine
+from codemod.app import PARALLEL_MIN, run
 from codemod.config import Config
-from codemod.engine import PARALLEL_MIN, run
 
 from generate import generate
 

@@ -15,7 +15,8 @@ from typing import Any
 
 import pytest
 
-from codemod.pr import (
+from codemod.vcs.git import DEFAULT_BRANCH, VcsError, commit_on_branch
+from codemod.vcs.pr import (
     ACTIONS_HINT,
     BODY_FILE,
     PrError,
@@ -29,7 +30,6 @@ from codemod.pr import (
     open_pull_request,
     parse_remote_url,
 )
-from codemod.vcs import DEFAULT_BRANCH, VcsError, commit_on_branch
 
 from conftest import git_out as git
 

@@ -8,7 +8,7 @@ import re
 import pytest
 
 from codemod.model import Finding
-from codemod.prbody import CHECK_KEYS, CHECKLIST, REDACTED, build_pr, commit_message
+from codemod.output.prbody import CHECK_KEYS, CHECKLIST, REDACTED, build_pr, commit_message
 
 # The values these findings were made from: none may appear anywhere.
 VALUES = ["sk_live_51HxQv2eZvKYlo2C0abcdefXYZ", "changeme-postgres-pw", "npm_AbCdEf0123456789xyzXYZ"]

@@ -1,4 +1,4 @@
-"""Python env reads (codemod.pyenv): golden modules, the --fix-python rewrite, build-context files.
+"""Python env reads (codemod.audit.python): golden modules, the --fix-python rewrite, build-context files.
 
 Golden cases live in ``fixtures/pyenv/<case>/``: ``input.py``, ``expected.py``
 (what ``--fix-python`` writes) and ``findings.txt``. Regenerate them after a
@@ -19,9 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from codemod.config import Config
-from codemod.model import RULE_CODES
-from codemod.pyenv import (
+from codemod.audit.python import (
     EnvRead,
     PythonSyntaxError,
     app_reads,
@@ -30,6 +28,8 @@ from codemod.pyenv import (
     env_reads,
     python_findings,
 )
+from codemod.config import Config
+from codemod.model import RULE_CODES
 
 PYENV = Path(__file__).resolve().parents[1] / "fixtures" / "pyenv"
 CASES = sorted(p for p in PYENV.iterdir() if (p / "input.py").is_file())

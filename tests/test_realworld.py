@@ -11,8 +11,8 @@ import pytest
 
 from codemod.config import Config
 from codemod.discover import DOCKERFILE, discover
-from codemod.dockerfile.migrate import migrate
 from codemod.dockerfile.scanner import parse
+from codemod.fix.loop import migrate
 
 from conftest import shared_or_skip
 

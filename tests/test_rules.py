@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from codemod.config import Config
-from codemod.dockerfile.migrate import migrate
+from codemod.fix.dockerfile import KEPT_ENV_COMMENT, SECURE_BLOCK
+from codemod.fix.loop import migrate
 from codemod.model import RULE_CODES
-from codemod.rewrite import KEPT_ENV_COMMENT, SECURE_BLOCK
 from codemod.rules import ALL_RULES
 from codemod.rules.base import Invalid, Rule
 

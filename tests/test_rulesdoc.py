@@ -7,8 +7,7 @@ from pathlib import Path
 import pytest
 
 from codemod.model import RULE_CODES
-from codemod.rules import ALL_RULES
-from codemod.rulesdoc import (
+from codemod.output.rulesdoc import (
     BUILTIN,
     GENERATED,
     SEVERITY,
@@ -20,19 +19,20 @@ from codemod.rulesdoc import (
     rules_table,
     write_rule_docs,
 )
+from codemod.rules import ALL_RULES
 
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "rules"
 CODES = sorted(RULE_CODES.values())
 
 
 def test_docs_on_disk_are_current(tmp_path: Path) -> None:
-    """Regenerate with ``python -m codemod.rulesdoc`` when this fails."""
+    """Regenerate with ``python -m codemod.output.rulesdoc`` when this fails."""
     fresh = {p.name: p.read_text(encoding="utf-8") for p in write_rule_docs(tmp_path)}
     assert sorted(fresh) == [f"{c}.md" for c in CODES]
     on_disk = {p.name: p.read_text(encoding="utf-8") for p in sorted(DOCS.glob("MS*.md"))}
     assert sorted(on_disk) == sorted(fresh), "docs/rules holds pages for unknown codes, or misses some"
     stale = [name for name in fresh if on_disk[name] != fresh[name]]
-    assert not stale, f"stale rule docs (run `python -m codemod.rulesdoc`): {stale}"
+    assert not stale, f"stale rule docs (run `python -m codemod.output.rulesdoc`): {stale}"
 
 
 def test_write_rule_docs_leaves_current_files_alone(tmp_path: Path) -> None:

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from codemod.app import run
 from codemod.config import Config
-from codemod.engine import run
 from codemod.write import WriteError, apply_changes
 
 from conftest import snapshot

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
+from codemod.app import RunResult, run
 from codemod.config import Config
-from codemod.engine import RunResult, run
 from codemod.model import RULE_CODES, Finding
-from codemod.report import Redactor
-from codemod.sarif import artifact_uri, to_sarif
+from codemod.output.report import Redactor
+from codemod.output.sarif import artifact_uri, to_sarif
 
 from conftest import FIXTURES
 
@@ -168,7 +168,7 @@ def _report_validator():  # type: ignore[no-untyped-def]
 
 @pytest.mark.parametrize("mode", ["dry-run", "check", "apply"])
 def test_report_json_matches_its_schema(archon: tuple[Path, RunResult], mode: str) -> None:
-    from codemod.report import report_json
+    from codemod.output.report import report_json
 
     _, result = archon
     doc = json.loads(report_json(result, Redactor(result), mode=mode))
@@ -179,7 +179,7 @@ def test_report_json_matches_its_schema(archon: tuple[Path, RunResult], mode: st
 
 def test_report_schema_covers_every_kind_value_class_and_optional_field() -> None:
     from codemod.analysis.values import ValueKind
-    from codemod.report import report_json
+    from codemod.output.report import report_json
 
     schema = json.loads(SCHEMA.read_text(encoding="utf-8"))
     finding = schema["$defs"]["finding"]

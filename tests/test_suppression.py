@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from codemod.config import Config
-from codemod.dockerfile.migrate import migrate
+from codemod.fix.loop import migrate
 
 LEAKY = "FROM a\n{pragma}ARG DB_PASSWORD=postgres\nARG API_TOKEN=changeme-now\nUSER app\n"
 

@@ -15,12 +15,12 @@ from pathlib import Path
 
 import pytest
 
+from codemod.app import RunResult, run
 from codemod.config import Config
-from codemod.engine import RunResult, run
 from codemod.model import Finding
-from codemod.report import Redactor, unified_diff
+from codemod.output.report import Redactor, unified_diff
+from codemod.output.term import PROGRESS_MIN, progress, render_diff, render_summary, use_color
 from codemod.rules.base import Hit
-from codemod.term import PROGRESS_MIN, progress, render_diff, render_summary, use_color
 
 from conftest import FIXTURES, ROOT
 
@@ -80,7 +80,7 @@ def run_on_pty(argv: list[str], *, env: dict[str, str], cwd: Path | None = None,
 SNIPPET = textwrap.dedent(
     """
     import sys
-    from codemod.term import render_diff, use_color
+    from codemod.output.term import render_diff, use_color
     sys.stdout.write(render_diff(sys.argv[1], color=use_color(sys.stdout)))
     """
 )
@@ -182,7 +182,7 @@ def test_diff_piped_is_plain_even_with_stderr_on_a_tty() -> None:
 PROGRESS = textwrap.dedent(
     """
     import sys, time
-    from codemod.term import progress
+    from codemod.output.term import progress
     n = int(sys.argv[1])
     with progress(n) as bar:
         for _ in range(n):
@@ -214,7 +214,7 @@ def _console_script() -> str:
 
 
 def _cli_uses_term() -> bool:
-    return "codemod.term" in (ROOT / "codemod" / "cli.py").read_text(encoding="utf-8")
+    return "codemod.output.term" in (ROOT / "codemod" / "cli.py").read_text(encoding="utf-8")
 
 
 @pytest.fixture
@@ -237,7 +237,7 @@ def test_cli_on_a_pty_with_no_color_is_plain(archon_dir: Path) -> None:
 
 def test_cli_on_a_pty_is_coloured(archon_dir: Path) -> None:
     if not _cli_uses_term():
-        pytest.skip("codemod/cli.py does not call codemod.term yet")
+        pytest.skip("codemod/cli.py does not call codemod.output.term yet")
     code, tty, _, err = run_on_pty([_console_script()], cwd=archon_dir, env=_env())
     assert code == 1, err
     assert ANSI.search(tty) and "MS001" in ANSI.sub("", tty)

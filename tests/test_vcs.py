@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from codemod.vcs import (
+from codemod.vcs.git import (
     DEFAULT_BRANCH,
     VcsError,
     commit_on_branch,

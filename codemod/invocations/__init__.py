@@ -12,8 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from codemod.analysis.buildtime import secret_id as dockerfile_secret_id
 from codemod.model import Finding
+from codemod.rules.buildtime import secret_id as dockerfile_secret_id
 
 __all__ = [
     "BuildSecret",

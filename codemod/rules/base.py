@@ -2,7 +2,7 @@
 
 A rule reads a :class:`Context` (one scanned Dockerfile and its flow) and yields
 :class:`Hit`s: a finding plus the actions that fix it. Actions name pairs and
-instructions, not bytes; :mod:`codemod.rewrite` turns the actions of all rules
+instructions, not bytes; :mod:`codemod.fix.dockerfile` turns the actions of all rules
 into byte edits at once, so fixes on one ENV never overlap.
 """
 
@@ -13,14 +13,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import ClassVar
 
-from codemod.analysis.buildtime import BuildPlan
-from codemod.analysis.buildtime import plan as plan_buildtime
 from codemod.analysis.flow import Flow, Pair, reference, referenced_names
 from codemod.analysis.names import NameClass
 from codemod.analysis.tools import npmrc_vars, read_context_file
 from codemod.analysis.values import ValueKind, is_secret_value
 from codemod.config import Config
 from codemod.model import RULE_CODES, Finding
+from codemod.rules.buildtime import BuildPlan
+from codemod.rules.buildtime import plan as plan_buildtime
 
 
 @dataclass(frozen=True)
@@ -146,7 +146,7 @@ class Context:
         if self.context_dir is None:
             return None
         if self._ignore is None:
-            from codemod.dockerignore import dockerignore_matcher
+            from codemod.dockerfile.dockerignore import dockerignore_matcher
 
             text = read_context_file(self.context_dir, ".dockerignore") or ""
             self._ignore = dockerignore_matcher(text)

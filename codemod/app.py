@@ -17,15 +17,15 @@ from typing import TYPE_CHECKING, Any
 
 from codemod.config import Config
 from codemod.discover import COMPOSE, DOCKERFILE, Discovered, discover, forget_real_paths
-from codemod.dockerfile.migrate import DockerfileResult, RewriteError, migrate
 from codemod.dockerfile.scanner import Dockerfile, ParseError
+from codemod.fix.loop import DockerfileResult, RewriteError, migrate
 from codemod.invocations import BuildSecret, DockerfileMigration, InvocationResult
 from codemod.model import Finding
 from codemod.rules.base import Hit
 
 if TYPE_CHECKING:
     from codemod.analysis.flow import Flow
-    from codemod.runtime import ComposeService
+    from codemod.handoff.example import ComposeService
 
 
 @dataclass
@@ -269,7 +269,7 @@ def _settings(df: Dockerfile) -> set[str]:
 def _hand_off(result: RunResult, dockerfiles: list[tuple[Discovered, bytes, bytes | None, list[Hit]]],
               services: list[ComposeService], config: Config, orders: dict[Path, dict[str, int]],
               reals: dict[Path, Path], keep_bytes: bool = True) -> None:
-    from codemod.runtime import example_path, update_example
+    from codemod.handoff.example import example_path, update_example
 
     builds: dict[Path, list[ComposeService]] = {}  # each Dockerfile's services, found once
     for s in services:
@@ -350,8 +350,8 @@ _InvocationOut = tuple[str | None, bytes, "InvocationResult | None", "list[Compo
 def _invocation(path: Path, kind: str, config: Config, migrations: list[DockerfileMigration]) -> _InvocationOut:
     """One file that builds images, against the run's migrations; never raises."""
     from codemod.discover import MAKEFILE, SCRIPT, WORKFLOW
+    from codemod.handoff.example import compose_services
     from codemod.invocations import InvocationError, migrate_compose, migrate_script, migrate_workflow
-    from codemod.runtime import compose_services
 
     handlers = {COMPOSE: migrate_compose, WORKFLOW: migrate_workflow, MAKEFILE: migrate_script,
                 SCRIPT: migrate_script}
@@ -397,7 +397,7 @@ def _suppress_in_text(data: bytes, findings: list[Finding]) -> list[Finding]:
     block under it), ``# migrate-secrets: global ignore=...`` the file."""
     if not findings or b"migrate-secrets:" not in data:
         return findings
-    from codemod.dockerfile.migrate import PRAGMA
+    from codemod.fix.loop import PRAGMA
 
     lines = data.split(b"\n")
     file_codes: set[str] = set()
@@ -437,7 +437,7 @@ def _python_and_env_files(result: RunResult, files: list[Discovered], services: 
     envs = [(f.path, f.path.as_posix()) for f in files if f.kind == ENVFILE]
     compose_env = [ef for s in services for ef in s.env_files]
     if envs or compose_env:
-        from codemod.envfiles import envfile_findings
+        from codemod.audit.envfiles import envfile_findings
 
         root = git_root(Path.cwd()) or Path.cwd()
         for finding in envfile_findings(root, envs, compose_env, config=config):
@@ -446,8 +446,8 @@ def _python_and_env_files(result: RunResult, files: list[Discovered], services: 
 
 def _python(result: RunResult, pythons: list[Discovered], contexts: list[Path], config: Config) -> None:
 
-    from codemod.dockerignore import dockerignore_matcher
-    from codemod.pyenv import PythonSyntaxError, env_reads, python_findings
+    from codemod.audit.python import PythonSyntaxError, env_reads, python_findings
+    from codemod.dockerfile.dockerignore import dockerignore_matcher
 
     matchers: dict[Path, Callable[[str], bool]] = {}
     reads: set[str] = set()

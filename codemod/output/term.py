@@ -4,7 +4,7 @@ Colour follows the usual conventions: ``NO_COLOR`` (any non-empty value) turns
 it off, whatever else is set; ``FORCE_COLOR`` (non-empty, not ``0``) turns it on
 for a pipe too; otherwise a TTY that is not ``TERM=dumb`` gets it. Rich is
 imported only when something is drawn. Every text that may carry a value goes
-through the :class:`~codemod.report.Redactor` before it reaches a table.
+through the :class:`~codemod.output.report.Redactor` before it reaches a table.
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ from collections.abc import Mapping
 from types import TracebackType
 from typing import Any, TextIO
 
-from codemod.engine import RunResult
-from codemod.report import Redactor
+from codemod.app import RunResult
+from codemod.output.report import Redactor
 
 #: a progress bar appears only for runs at least this long
 PROGRESS_MIN = 50

@@ -9,7 +9,7 @@ no stdin form for ``--secret`` (``src=-`` names a file called ``-``), and
 
 Secret values never reach the page: a secret is listed by name only; moved
 settings show their old default (they are not secrets); every text taken from
-a finding goes through the :class:`~codemod.report.Redactor`.
+a finding goes through the :class:`~codemod.output.report.Redactor`.
 """
 
 from __future__ import annotations
@@ -20,10 +20,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from codemod import __version__
+from codemod.app import RunResult
 from codemod.discover import ENVFILE
-from codemod.engine import RunResult
 from codemod.model import Finding
-from codemod.report import Redactor
+from codemod.output.report import Redactor
 
 PAGE_PATH = Path("docs") / "DOCKER_SECURITY_PATTERNS.md"
 
@@ -62,13 +62,13 @@ def _cell(text: str) -> str:
 
 
 def _secret_id(name: str) -> str:
-    from codemod.analysis.buildtime import secret_id
+    from codemod.rules.buildtime import secret_id
 
     return secret_id(name)
 
 
 def _images(result: RunResult, root: Path, env_example: str | None) -> list[_Image]:
-    from codemod.runtime import example_path
+    from codemod.handoff.example import example_path
 
     services = result.services  # the run parsed the compose files once
     build_secrets: dict[str, dict[str, str]] = {k: dict(v) for k, v in result.build_secrets.items()}
@@ -105,7 +105,7 @@ def _images(result: RunResult, root: Path, env_example: str | None) -> list[_Ima
 def _recorded(result: RunResult, root: Path) -> list[tuple[str, list[str], list[tuple[str, str]]]]:
     """The keys of env examples an earlier migration wrote to (for a page written after ``--apply``)."""
     from codemod.analysis.names import is_secret_name
-    from codemod.runtime import HEADER
+    from codemod.handoff.example import HEADER
 
     out: list[tuple[str, list[str], list[tuple[str, str]]]] = []
     for f in result.files:

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from codemod.analysis.names import NameClass, classify_name
 from codemod.analysis.values import ValueKind, is_secret_value, known_format
-from codemod.dockerignore import dockerignore_matcher
+from codemod.dockerfile.dockerignore import dockerignore_matcher
 from codemod.model import Finding
 
 if TYPE_CHECKING:

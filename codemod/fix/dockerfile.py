@@ -13,7 +13,7 @@ import re
 from collections import defaultdict
 
 from codemod.dockerfile.scanner import Dockerfile, Instruction, KeyValue
-from codemod.edits import Edit
+from codemod.fix.apply import Edit
 from codemod.rules.base import Action
 from codemod.source import encode
 

@@ -6,7 +6,7 @@ repository-relative URI. ``partialFingerprints.primaryLocationLineHash`` hashes
 rule, path and variable, never the value and never the line, so an alert keeps
 its identity when lines move and when uploaded through the REST API (which,
 unlike ``upload-sarif``, fills in no fingerprint). Messages and errors go
-through the :class:`~codemod.report.Redactor`.
+through the :class:`~codemod.output.report.Redactor`.
 """
 
 from __future__ import annotations
@@ -19,9 +19,9 @@ from typing import Any
 from urllib.parse import quote
 
 from codemod import __version__
-from codemod.engine import RunResult
+from codemod.app import RunResult
 from codemod.model import CODE_KINDS, Finding
-from codemod.report import Redactor
+from codemod.output.report import Redactor
 
 SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
 TOOL_NAME = "migrate-secrets"
@@ -45,7 +45,7 @@ def sarif_rules(redactor: Redactor | None = None) -> list[dict[str, Any]]:
     The texts are static documentation, yet go through the redactor too: an example value in a rule's
     docs that happens to equal a secret of this run is masked like any other printed text.
     """
-    from codemod.rulesdoc import SEVERITY, all_rule_docs, explain
+    from codemod.output.rulesdoc import SEVERITY, all_rule_docs, explain
 
     def red(text: str) -> str:
         return redactor.text(text) if redactor is not None else text

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from codemod import __version__
 from codemod.discover import git_dir
-from codemod.vcs import (
+from codemod.vcs.git import (
     VcsError,
     push_branch,
     redact_urls,
@@ -317,7 +317,7 @@ def open_pull_request(
 
     *owner_repo* (``owner/repo``) overrides what the remote URL says;
     *force_push* replaces a remote branch of the same name (``--force-branch``).
-    Raises :class:`PrError` (a :class:`~codemod.vcs.VcsError`) before pushing
+    Raises :class:`PrError` (a :class:`~codemod.vcs.git.VcsError`) before pushing
     when it cannot run at all, and ``VcsError`` when the push fails. Otherwise
     returns a :class:`PrResult`; ``status`` is ``created``, ``exists``,
     ``fallback`` (no token or no network: ``compare_url``/``gh_command``) or

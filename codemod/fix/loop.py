@@ -10,8 +10,8 @@ from pathlib import Path
 from codemod.analysis.flow import Flow, analyse
 from codemod.config import Config
 from codemod.dockerfile.scanner import Dockerfile, ParseError, parse, process_word
-from codemod.edits import OverlapError, apply_edits
-from codemod.rewrite import plan_edits
+from codemod.fix.apply import OverlapError, apply_edits
+from codemod.fix.dockerfile import plan_edits
 from codemod.rules import ALL_RULES
 from codemod.rules.base import Action, Context, Hit, Rule
 
