@@ -19,61 +19,13 @@ from codemod.config import Config
 from codemod.discover import COMPOSE, DOCKERFILE, Discovered, discover, forget_real_paths
 from codemod.dockerfile.scanner import Dockerfile, ParseError
 from codemod.fix.loop import DockerfileResult, RewriteError, migrate
-from codemod.invocations import BuildSecret, DockerfileMigration, InvocationResult
-from codemod.model import Finding
-from codemod.rules.base import Hit
+from codemod.invocations import InvocationResult
+from codemod.model import BuildSecret, DockerfileMigration, FileChange, Hit, RemovePair, RunResult
+from codemod.rules.pragmas import suppress_in_text
 
 if TYPE_CHECKING:
     from codemod.analysis.flow import Flow
-    from codemod.handoff.example import ComposeService
-
-
-@dataclass
-class FileChange:
-    path: Path  # as shown to the user
-    kind: str
-    old: bytes | None  # None: a new file
-    new: bytes
-    redact_spans: list[tuple[int, int]] = field(default_factory=list)
-
-
-@dataclass
-class RunResult:
-    hits: list[Hit] = field(default_factory=list)
-    changes: list[FileChange] = field(default_factory=list)
-    errors: list[str] = field(default_factory=list)
-    files: list[Discovered] = field(default_factory=list)
-    log: list[str] = field(default_factory=list)
-    #: variable -> value (never printed): what verify searches for, what output redacts
-    secret_values: dict[str, str] = field(default_factory=dict)
-    #: values of the settings that stay visible (redaction leaves these alone)
-    setting_values: set[str] = field(default_factory=set)
-    moved: dict[str, list[tuple[str, str | None]]] = field(default_factory=dict)
-    #: Dockerfile (as shown) -> {secret id: variable the build reads it from}
-    build_secrets: dict[str, dict[str, str]] = field(default_factory=dict)
-    #: what each migrated Dockerfile changed, for the files that build it
-    migrations: list[DockerfileMigration] = field(default_factory=list)
-    #: the compose files' services that build an image, each with the Dockerfile it builds
-    services: list[ComposeService] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
-
-    @property
-    def findings(self) -> list[Finding]:
-        """Every finding, suppressed ones included (marked)."""
-        return [h.finding for h in self.hits]
-
-    @property
-    def active(self) -> list[Finding]:
-        """The findings that count: not suppressed by a pragma."""
-        return [h.finding for h in self.hits if not h.finding.suppressed]
-
-    @property
-    def suppressed(self) -> list[Finding]:
-        return [h.finding for h in self.hits if h.finding.suppressed]
-
-    @property
-    def needs_human(self) -> list[Finding]:
-        return [h.finding for h in self.hits if not h.finding.fixable and not h.finding.suppressed]
+    from codemod.model import ComposeService
 
 
 def read_checked(path: Path, config: Config) -> bytes:
@@ -243,8 +195,7 @@ def _migration(path: Path, before: Dockerfile, after: Dockerfile | None, secrets
         args_after = {kv.key for i in after.instructions if i.effective == "ARG" for kv in i.kvs}
         removed = {p.name for p in flow.pairs if p.what == "ARG" and p.name not in args_after}
     else:
-        planned = {(a.ins_index, a.kv_index) for h in hits if h.finding.fixable for a in h.actions
-                   if a.op == "remove"}
+        planned = {(a.ins, a.kv) for h in hits if h.finding.fixable for a in h.actions if isinstance(a, RemovePair)}
         removed = {p.name for p in flow.pairs if p.what == "ARG" and (p.ins_index, p.kv_index) in planned}
     runtime: dict[str, list[str]] = {}
     for p in flow.pairs:
@@ -350,8 +301,8 @@ _InvocationOut = tuple[str | None, bytes, "InvocationResult | None", "list[Compo
 def _invocation(path: Path, kind: str, config: Config, migrations: list[DockerfileMigration]) -> _InvocationOut:
     """One file that builds images, against the run's migrations; never raises."""
     from codemod.discover import MAKEFILE, SCRIPT, WORKFLOW
-    from codemod.handoff.example import compose_services
     from codemod.invocations import InvocationError, migrate_compose, migrate_script, migrate_workflow
+    from codemod.invocations.services import compose_services
 
     handlers = {COMPOSE: migrate_compose, WORKFLOW: migrate_workflow, MAKEFILE: migrate_script,
                 SCRIPT: migrate_script}
@@ -375,7 +326,7 @@ def _fold_invocations(result: RunResult, todo: list[tuple[Path, str]], outs: Ite
         if error is not None or out is None:
             result.errors.append(error or f"{path}: not read")
             continue
-        findings = _suppress_in_text(data, out.findings)
+        findings = suppress_in_text(data, out.findings)
         if out.new is not None and any(x.suppressed for x in findings):
             # an edit cannot leave one entry alone: the file is not rewritten, its findings go to a human
             findings = [x if x.suppressed or not x.fixable else
@@ -390,38 +341,6 @@ def _fold_invocations(result: RunResult, todo: list[tuple[Path, str]], outs: Ite
                 result.changes.append(FileChange(path, kind, data, out.new, list(out.redact_spans)))
             else:  # --check names the pending files only: no bytes are kept
                 result.changes.append(FileChange(path, kind, b"", b""))
-
-
-def _suppress_in_text(data: bytes, findings: list[Finding]) -> list[Finding]:
-    """Pragmas in YAML files and scripts: ``# migrate-secrets: ignore=MS005`` covers the next key (and the
-    block under it), ``# migrate-secrets: global ignore=...`` the file."""
-    if not findings or b"migrate-secrets:" not in data:
-        return findings
-    from codemod.fix.loop import PRAGMA
-
-    lines = data.split(b"\n")
-    file_codes: set[str] = set()
-    per_line: dict[int, set[str]] = {}
-    pending: set[str] = set()
-
-    def indent(line: bytes) -> int:
-        return len(line) - len(line.lstrip(b" \t"))
-
-    for n, raw in enumerate(lines):
-        m = PRAGMA.match(raw.rstrip(b"\r"))
-        if m:
-            codes = {c.strip().upper() for c in m.group(2).decode().split(",") if c.strip()}
-            (file_codes if m.group(1) else pending).update(codes)
-            continue
-        if pending and raw.strip() and not raw.lstrip().startswith(b"#"):
-            k = n + 1
-            while k < len(lines) and (not lines[k].strip() or indent(lines[k]) > indent(raw)):
-                k += 1
-            for j in range(n, k):
-                per_line.setdefault(j, set()).update(pending)
-            pending = set()
-    return [replace(x, suppressed=True, fixable=False)
-            if x.rule in file_codes or x.rule in per_line.get(x.line - 1, ()) else x for x in findings]
 
 
 def _python_and_env_files(result: RunResult, files: list[Discovered], services: list[ComposeService],

@@ -20,8 +20,8 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from codemod.app import FileChange
 from codemod.discover import git_dir
+from codemod.model import FileChange
 
 BACKUP_PATTERN = "*.backup-*"
 _STAMP = re.compile(r"\.backup-(\d{8}-\d{6})(?:-\d+)?$")

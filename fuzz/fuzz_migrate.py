@@ -38,7 +38,7 @@ from codemod.dockerfile.scanner import BOM, Dockerfile, ParseError, parse  # noq
 from codemod.fix.apply import apply_edits  # noqa: E402
 from codemod.fix.dockerfile import plan_edits  # noqa: E402
 from codemod.fix.loop import MAX_PASSES, RewriteError, check, migrate  # noqa: E402
-from codemod.rules.base import Action  # noqa: E402
+from codemod.model import Action, MergeInto, RemovePair  # noqa: E402
 from codemod.source import split_lines  # noqa: E402
 
 PATH = "Dockerfile"
@@ -64,13 +64,13 @@ def _fail(what: str, data: bytes, out: bytes | None = None) -> None:
 
 def _allowed_lines(df: Dockerfile, actions: list[Action]) -> set[int]:
     """0-based lines of ``df`` a pass with ``actions`` may change or remove."""
-    touched = {a.ins_index for a in actions}
+    touched = {a.ins for a in actions}
     # a RUN merged into the next one that reads the secret goes as a whole
-    touched |= {a.kv_index for a in actions if a.op == "merge-into"}
+    touched |= {a.writer for a in actions if isinstance(a, MergeInto)}
     removed: dict[int, set[int]] = {}
     for a in actions:
-        if a.op == "remove":
-            removed.setdefault(a.ins_index, set()).add(a.kv_index)
+        if isinstance(a, RemovePair):
+            removed.setdefault(a.ins, set()).add(a.kv)
     owner: dict[int, int] = {}
     for i, ins in enumerate(df.instructions):
         for k in range(ins.start_line, ins.end_line + 1):

@@ -22,8 +22,9 @@ from pathlib import Path
 
 import pytest
 
-from codemod.app import FileChange, run
+from codemod.app import run
 from codemod.config import Config
+from codemod.model import FileChange
 
 from conftest import ROOT, git
 

@@ -17,7 +17,8 @@ from codemod.analysis.flow import Pair, analyse, reference, referenced_names
 from codemod.config import Config
 from codemod.dockerfile.scanner import Dockerfile, parse
 from codemod.fix.loop import migrate
-from codemod.rules.base import Context, Hit
+from codemod.model import Hit
+from codemod.rules.base import Context
 
 
 class NaiveFlow:

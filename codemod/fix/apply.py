@@ -1,27 +1,26 @@
-"""Edits are spans of the original bytes with replacement bytes; applying them is pure."""
+"""The one edit applier, for every file kind: Dockerfile bytes, YAML and script text alike.
+
+Every byte outside the edits is copied from the original (ruff's ``apply_fixes``); an edit applied twice
+counts once; insertions at one point land in the order they were made, before a change starting there.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Iterable
+
+from codemod.model import Edit, T
 
 
 class OverlapError(ValueError):
     pass
 
 
-@dataclass(frozen=True, order=True)
-class Edit:
-    start: int
-    end: int
-    text: bytes = b""
-
-
-def apply_edits(data: bytes, edits: list[Edit]) -> bytes:
-    """Copy every byte outside the edits from ``data``; identical edits count once."""
-    out: list[bytes] = []
+def apply_edits(data: T, edits: Iterable[Edit[T]]) -> T:
+    """``data`` with ``edits`` applied; OverlapError when two edits overlap or one lies outside ``data``."""
+    out: list[T] = []
     pos = 0
-    # an insertion sorts before a change starting at the same byte: it lands in front of it
-    for e in sorted(set(edits), key=lambda e: (e.start, e.end != e.start, e.end, e.text)):
+    unique = list(dict.fromkeys(edits))
+    for e in sorted(unique, key=lambda e: (e.start, e.end != e.start)):
         if not 0 <= e.start <= e.end <= len(data):
             raise OverlapError(f"edit {e.start}..{e.end} outside 0..{len(data)}")
         if e.start < pos:
@@ -30,4 +29,4 @@ def apply_edits(data: bytes, edits: list[Edit]) -> bytes:
         out.append(e.text)
         pos = e.end
     out.append(data[pos:])
-    return b"".join(out)
+    return data[:0].join(out)

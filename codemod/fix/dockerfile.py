@@ -13,8 +13,7 @@ import re
 from collections import defaultdict
 
 from codemod.dockerfile.scanner import Dockerfile, Instruction, KeyValue
-from codemod.fix.apply import Edit
-from codemod.rules.base import Action
+from codemod.model import Action, Edit, InlineEnv, MergeInto, Mount, RemovePair, SetValue
 from codemod.source import encode
 
 SECURE_BLOCK = [
@@ -101,37 +100,36 @@ def _line_no(df: Dockerfile, offset: int) -> int:
     return bisect.bisect_right(df.starts, offset) - 1
 
 
-def plan_edits(df: Dockerfile, actions: list[Action], *, secure_block: bool = True) -> list[Edit]:
+def plan_edits(df: Dockerfile, actions: list[Action], *, secure_block: bool = True) -> list[Edit[bytes]]:
     lay = Layout(df)
     nl = b"\r\n" if df.data.count(b"\r\n") * 2 > df.data.count(b"\n") else b"\n"
     removes: dict[int, set[int]] = defaultdict(set)
     runtime_removed: set[int] = set()
     sets: dict[tuple[int, int], str] = {}
     run_env: dict[int, list[str]] = defaultdict(list)
-    mounts: dict[int, list[tuple[str, str, str]]] = defaultdict(list)
+    mounts: dict[int, list[Mount]] = defaultdict(list)
     merges: dict[int, list[tuple[int, str]]] = defaultdict(list)
     for a in actions:
-        if a.op == "remove":
-            removes[a.ins_index].add(a.kv_index)
-            if a.text != "buildtime":
-                runtime_removed.add(a.ins_index)
-        elif a.op == "set":
-            sets[(a.ins_index, a.kv_index)] = a.text
-        elif a.op == "run-env":
-            if a.text not in run_env[a.ins_index]:
-                run_env[a.ins_index].append(a.text)
-        elif a.op == "mount":
-            sid, var, style = a.text.split("|")
-            if (sid, var, style) not in mounts[a.ins_index]:
-                mounts[a.ins_index].append((sid, var, style))
-        elif a.op == "merge-into":
-            if (a.kv_index, a.text) not in merges[a.ins_index]:
-                merges[a.ins_index].append((a.kv_index, a.text))
+        if isinstance(a, RemovePair):
+            removes[a.ins].add(a.kv)
+            if a.runtime:
+                runtime_removed.add(a.ins)
+        elif isinstance(a, SetValue):
+            sets[(a.ins, a.kv)] = a.text
+        elif isinstance(a, InlineEnv):
+            if a.text not in run_env[a.ins]:
+                run_env[a.ins].append(a.text)
+        elif isinstance(a, Mount):
+            if a not in mounts[a.ins]:
+                mounts[a.ins].append(a)
+        elif isinstance(a, MergeInto):
+            if (a.writer, a.undo) not in merges[a.ins]:
+                merges[a.ins].append((a.writer, a.undo))
     for key in list(sets):
         if key[1] in removes.get(key[0], ()):
             del sets[key]
 
-    edits: list[Edit] = []
+    edits: list[Edit[bytes]] = []
     whole = sorted(i for i, ks in removes.items() if len(ks) >= len(df.instructions[i].kvs))
     partial = sorted(i for i in removes if i not in whole)
     blocks: list[list[int]] = []  # [start, end, runtime?] byte spans of removed instructions (with comments)
@@ -188,22 +186,22 @@ def _flags_index(ins: Instruction) -> int:
     return k
 
 
-def _mount_edits(lay: Layout, mounts: dict[int, list[tuple[str, str, str]]],
-                 merges: dict[int, list[tuple[int, str]]], nl: bytes) -> list[Edit]:
+def _mount_edits(lay: Layout, mounts: dict[int, list[Mount]],
+                 merges: dict[int, list[tuple[int, str]]], nl: bytes) -> list[Edit[bytes]]:
     df = lay.df
-    edits: list[Edit] = []
+    edits: list[Edit[bytes]] = []
     env_style = False
     for i, specs in sorted(mounts.items()):
         ins = df.instructions[i]
         flags: list[str] = []
         exports: list[str] = []
-        for sid, var, style in specs:
-            if style == "env":
+        for m in specs:
+            if m.style == "env":
                 env_style = True
-                flag = f"--mount=type=secret,id={sid},env={var},required=true"
+                flag = f"--mount=type=secret,id={m.id},env={m.var},required=true"
             else:
-                flag = f"--mount=type=secret,id={sid},required=true"
-                exports.append(f'export {var}="$(cat /run/secrets/{sid})" && ')
+                flag = f"--mount=type=secret,id={m.id},required=true"
+                exports.append(f'export {m.var}="$(cat /run/secrets/{m.id})" && ')
             if flag not in flags:
                 flags.append(flag)
         prefix = encode("".join(exports))
@@ -234,7 +232,7 @@ def _mount_edits(lay: Layout, mounts: dict[int, list[tuple[str, str, str]]],
 _SYNTAX = re.compile(r"^docker/dockerfile:(\d+)(?:\.(\d+))?(?:\.\d+)?$")
 
 
-def _syntax_edits(df: Dockerfile, nl: bytes) -> list[Edit]:
+def _syntax_edits(df: Dockerfile, nl: bytes) -> list[Edit[bytes]]:
     """``env=`` mounts need Dockerfile 1.10+: insert ``# syntax=docker/dockerfile:1`` or raise an older pin."""
     want = b"# syntax=docker/dockerfile:1"
     current = df.directives.get("syntax")
@@ -250,9 +248,9 @@ def _syntax_edits(df: Dockerfile, nl: bytes) -> list[Edit]:
     return []
 
 
-def _pair_edits(lay: Layout, ins: Instruction, removed: set[int]) -> list[Edit]:
+def _pair_edits(lay: Layout, ins: Instruction, removed: set[int]) -> list[Edit[bytes]]:
     kvs = ins.kvs
-    edits: list[Edit] = []
+    edits: list[Edit[bytes]] = []
     n = len(kvs)
     k = 0
     while k < n:

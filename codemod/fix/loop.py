@@ -12,8 +12,10 @@ from codemod.config import Config
 from codemod.dockerfile.scanner import Dockerfile, ParseError, parse, process_word
 from codemod.fix.apply import OverlapError, apply_edits
 from codemod.fix.dockerfile import plan_edits
+from codemod.model import Action, Hit, RemovePair, SetValue
 from codemod.rules import ALL_RULES
-from codemod.rules.base import Action, Context, Hit, Rule
+from codemod.rules.base import Context, Rule
+from codemod.rules.pragmas import suppressions
 
 MAX_PASSES = 8
 
@@ -58,31 +60,6 @@ _PREFILTER = re.compile(
     rb"netrc|id_rsa|id_dsa|id_ecdsa|id_ed25519|credential|\.env|npmrc|yarnrc|pypirc|service-account|"
     rb"(?m:^[ \t]*(?:onbuild[ \t]+)?(?:copy|add)\b[^\n]*[ \t]\.\/?[ \t])"
 )
-
-
-PRAGMA = re.compile(rb"^\s*#\s*migrate-secrets:\s*(global\s+)?ignore\s*=\s*([A-Za-z0-9_, ]+?)\s*$")
-
-
-def suppressions(df: Dockerfile) -> tuple[set[str], dict[int, set[str]]]:
-    """``# migrate-secrets: global ignore=MS001`` (the file) and ``# migrate-secrets: ignore=MS001,MS002``
-    (the next instruction): file-wide codes, and 0-based line -> codes for the lines of that instruction."""
-    file_codes: set[str] = set()
-    pending: set[str] = set()
-    per_line: dict[int, set[str]] = {}
-    ins_at = {ins.start_line: ins for ins in df.instructions}
-    for n, raw in enumerate(df.lines):
-        ins = ins_at.get(n)
-        if ins is not None:
-            if pending:
-                for k in range(ins.start_line, ins.end_line + 1):
-                    per_line.setdefault(k, set()).update(pending)
-                pending = set()
-            continue
-        m = PRAGMA.match(raw.rstrip(b"\r\n"))
-        if m:
-            codes = {c.strip().upper() for c in m.group(2).decode().split(",") if c.strip()}
-            (file_codes if m.group(1) else pending).update(codes)
-    return file_codes, per_line
 
 
 def check(df: Dockerfile, path: str, config: Config, rules: Sequence[Rule] = ALL_RULES,
@@ -176,8 +153,8 @@ def _pairs(df: Dockerfile) -> list[tuple[str, str, str]]:
 
 def _check_pairs(before: Dockerfile, after: Dockerfile, actions: list[Action]) -> None:
     """The output's pairs are the input's minus the removed ones, with the set values."""
-    removed = {(a.ins_index, a.kv_index) for a in actions if a.op == "remove"}
-    sets = {(a.ins_index, a.kv_index): a.text for a in actions if a.op == "set"}
+    removed = {(a.ins, a.kv) for a in actions if isinstance(a, RemovePair)}
+    sets = {(a.ins, a.kv): a.text for a in actions if isinstance(a, SetValue)}
     expected = []
     for i, ins in enumerate(before.instructions):
         for k, kv in enumerate(ins.kvs):

@@ -11,65 +11,12 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass
 from pathlib import Path
+
+from codemod.model import ComposeService
 
 _KEY = re.compile(rb"^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_.-]*)\s*=", re.M)
 HEADER = "# Runtime configuration moved out of the image by migrate-secrets (secrets: fill in at deploy time)"
-
-
-@dataclass
-class ComposeService:
-    compose: Path
-    name: str
-    dockerfile: Path  # resolved
-    env_files: list[Path]
-    context: Path | None = None  # resolved build context
-
-
-def compose_services(compose: Path, data: bytes | None = None) -> list[ComposeService]:
-    """Services of a compose file with the Dockerfile each builds (unparseable files give none).
-
-    ``data`` is the file's bytes when the caller has them; the node tree is the one the compose
-    rewrite parses (:func:`codemod.invocations.common.parse_yaml` remembers it).
-    """
-    from codemod.discover import real_path
-    from codemod.invocations.common import decode_text, parse_yaml, yaml_data
-
-    try:
-        raw = compose.read_bytes() if data is None else data
-        doc = yaml_data(parse_yaml(decode_text(raw), compose.as_posix()))  # the rewrite's cache key
-    except Exception:  # noqa: BLE001 - a broken compose file is reported by its own checker
-        return []
-    out: list[ComposeService] = []
-    services = doc.get("services") if isinstance(doc, dict) else None
-    if not isinstance(services, dict):
-        return out
-    base = compose.parent
-    for name, svc in services.items():
-        if not isinstance(svc, dict) or "build" not in svc:
-            continue
-        build = svc["build"]
-        if isinstance(build, str):
-            context, dockerfile = build, "Dockerfile"
-        elif isinstance(build, dict):
-            context = str(build.get("context", "."))
-            dockerfile = str(build.get("dockerfile", "Dockerfile"))
-        else:
-            continue
-        if "://" in context or context.startswith("git@"):
-            continue
-        ctx_dir = real_path(base / context)
-        df = real_path(ctx_dir / dockerfile)
-        env_files: list[Path] = []
-        ef = svc.get("env_file")
-        items = [ef] if isinstance(ef, str) else list(ef) if isinstance(ef, list) else []
-        for item in items:
-            p = item.get("path") if isinstance(item, dict) else item
-            if isinstance(p, str):
-                env_files.append(base / p)
-        out.append(ComposeService(compose, str(name), df, env_files, ctx_dir))
-    return out
 
 
 def example_path(dockerfile: Path, mine: list[ComposeService]) -> Path:

@@ -12,8 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from codemod.model import Finding
-from codemod.rules.buildtime import secret_id as dockerfile_secret_id
+from codemod.model import BuildSecret, DockerfileMigration, Finding, secret_id
 
 __all__ = [
     "BuildSecret",
@@ -31,31 +30,6 @@ class InvocationError(Exception):
     """The file cannot be edited faithfully (unparseable YAML); the message is ``<display>:<line>: <reason>``."""
 
 
-@dataclass(frozen=True)
-class BuildSecret:
-    """An ARG that became a secret mount: ``arg`` is the ARG name, ``id`` the mount's secret id."""
-
-    arg: str
-    id: str
-
-
-@dataclass
-class DockerfileMigration:
-    """What the migration of one Dockerfile changed, as far as its callers care.
-
-    ``dockerfile`` is the resolved real path. ``removed_args`` are ARGs no longer
-    declared (a ``--build-arg`` for them is dangling); ``runtime_args`` are removed
-    ARGs whose value used to reach ENV, which compose must now pass at runtime;
-    ``runtime_env`` names the ENV variables each of them reached (``ENV X=${X_DEFAULT}``: X).
-    """
-
-    dockerfile: Path
-    build_secrets: list[BuildSecret] = field(default_factory=list)
-    removed_args: set[str] = field(default_factory=set)
-    runtime_args: set[str] = field(default_factory=set)
-    runtime_env: dict[str, list[str]] = field(default_factory=dict)
-
-
 @dataclass
 class InvocationResult:
     """Findings for one compose file, workflow, Makefile or script, and its new bytes (None: unchanged).
@@ -71,11 +45,6 @@ class InvocationResult:
     notes: list[str] = field(default_factory=list)
     build_flags: list[str] = field(default_factory=list)
     redact_spans: list[tuple[int, int]] = field(default_factory=list)
-
-
-def secret_id(arg: str) -> str:
-    """The secret id for an ARG: the Dockerfile side's rule, so every file names a secret alike."""
-    return dockerfile_secret_id(arg)
 
 
 def migrate_compose(path: Path, display: str, data: bytes, migrations: list[DockerfileMigration]) -> InvocationResult:

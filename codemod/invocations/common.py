@@ -9,6 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
+from codemod.fix.apply import OverlapError, apply_edits
 from codemod.invocations import (
     BuildSecret,
     DockerfileMigration,
@@ -16,7 +17,7 @@ from codemod.invocations import (
     InvocationResult,
     secret_id,
 )
-from codemod.model import Finding
+from codemod.model import Edit, Finding
 from codemod.source import decode, encode
 
 if TYPE_CHECKING:
@@ -209,14 +210,15 @@ def render_scalar(value: str) -> str:
 
 
 class Editor:
-    """Edits of a decoded text as (start, end, replacement); applied once, in creation order at one point."""
+    """Edits of a decoded text, applied once by the one applier (:func:`codemod.fix.apply.apply_edits`);
+    insertions at one point land in the order they were made."""
 
     def __init__(self, text: str) -> None:
         self.text = text
-        self._edits: list[tuple[int, int, int, str]] = []
+        self._edits: list[Edit[str]] = []
 
     def replace(self, start: int, end: int, new: str) -> None:
-        self._edits.append((start, end, len(self._edits), new))
+        self._edits.append(Edit(start, end, new))
 
     def insert(self, at: int, new: str) -> None:
         self.replace(at, at, new)
@@ -228,18 +230,10 @@ class Editor:
         return bool(self._edits)
 
     def apply(self) -> str:
-        # Insertions at a point go before a replacement starting there, in the order they were made.
-        ordered = sorted(self._edits, key=lambda e: (e[0], e[1] > e[0], e[2]))
-        out: list[str] = []
-        pos = 0
-        for start, end, _, new in ordered:
-            if start < pos or end < start or end > len(self.text):
-                raise ValueError(f"overlapping invocation edits at {start}")
-            out.append(self.text[pos:start])
-            out.append(new)
-            pos = end
-        out.append(self.text[pos:])
-        return "".join(out)
+        try:
+            return apply_edits(self.text, self._edits)
+        except OverlapError as e:
+            raise ValueError(f"overlapping invocation edits: {e}") from None
 
 
 def redact_literal(result: InvocationResult, name: str, value: str, start: int, end: int, covered: bool) -> None:

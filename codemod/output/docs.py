@@ -20,9 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from codemod import __version__
-from codemod.app import RunResult
 from codemod.discover import ENVFILE
-from codemod.model import Finding
+from codemod.model import Finding, RunResult, secret_id
 from codemod.output.report import Redactor
 
 PAGE_PATH = Path("docs") / "DOCKER_SECURITY_PATTERNS.md"
@@ -61,12 +60,6 @@ def _cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
 
-def _secret_id(name: str) -> str:
-    from codemod.rules.buildtime import secret_id
-
-    return secret_id(name)
-
-
 def _images(result: RunResult, root: Path, env_example: str | None) -> list[_Image]:
     from codemod.handoff.example import example_path
 
@@ -76,7 +69,7 @@ def _images(result: RunResult, root: Path, env_example: str | None) -> list[_Ima
         if f.kind == "buildtime-secret-in-run" and f.fixable and not f.suppressed:
             per = build_secrets.setdefault(f.path, {})
             if f.variable not in per.values():
-                per.setdefault(_secret_id(f.variable), f.variable)
+                per.setdefault(secret_id(f.variable), f.variable)
     images: list[_Image] = []
     for path in sorted(set(result.moved) | set(build_secrets)):
         df = Path(path)

@@ -14,7 +14,7 @@ from collections import Counter
 from typing import Any
 
 from codemod import __version__
-from codemod.app import FileChange, RunResult
+from codemod.model import FileChange, RunResult
 from codemod.source import decode
 
 MASK = "***"

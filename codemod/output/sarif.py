@@ -19,8 +19,7 @@ from typing import Any
 from urllib.parse import quote
 
 from codemod import __version__
-from codemod.app import RunResult
-from codemod.model import CODE_KINDS, Finding
+from codemod.model import CODE_KINDS, Finding, RunResult
 from codemod.output.report import Redactor
 
 SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"

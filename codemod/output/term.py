@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from types import TracebackType
 from typing import Any, TextIO
 
-from codemod.app import RunResult
+from codemod.model import RunResult
 from codemod.output.report import Redactor
 
 #: a progress bar appears only for runs at least this long

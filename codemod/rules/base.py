@@ -9,7 +9,7 @@ into byte edits at once, so fixes on one ENV never overlap.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
 
@@ -18,33 +18,9 @@ from codemod.analysis.names import NameClass
 from codemod.analysis.tools import npmrc_vars, read_context_file
 from codemod.analysis.values import ValueKind, is_secret_value
 from codemod.config import Config
-from codemod.model import RULE_CODES, Finding
+from codemod.model import RULE_CODES, Finding, Hit
 from codemod.rules.buildtime import BuildPlan
 from codemod.rules.buildtime import plan as plan_buildtime
-
-
-@dataclass(frozen=True)
-class Action:
-    """``remove`` a pair; ``set`` a pair's value to ``text``; ``run-env`` prefix a RUN with ``text``."""
-
-    op: str
-    ins_index: int
-    kv_index: int = -1
-    text: str = ""
-
-
-@dataclass
-class Hit:
-    finding: Finding
-    actions: list[Action] = field(default_factory=list)
-    #: values this finding is about: redacted from every output, searched by verify
-    secret_values: dict[str, str] = field(default_factory=dict)
-    #: variables that leave the image: name -> old value for settings, None for secrets
-    moved: dict[str, str | None] = field(default_factory=dict)
-    #: byte spans of the input that hold secret values (redacted in diffs)
-    redact: list[tuple[int, int]] = field(default_factory=list)
-    #: build secrets this fix introduces: secret id -> the variable the build reads it from
-    build_secrets: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

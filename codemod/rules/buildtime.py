@@ -13,65 +13,18 @@ RUN that undoes the persistence at its end; otherwise a human decides.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from codemod.analysis.flow import Pair
+from codemod.analysis.persistence import persistence
 from codemod.analysis.tools import may_read_implicitly, reads_implicitly
+from codemod.model import Action, MergeInto, Mount, RemovePair, secret_id
 
 if TYPE_CHECKING:
-    from codemod.rules.base import Action, Context
+    from codemod.rules.base import Context
 
-_FILES = r"(?:\.npmrc|\.netrc|\.pypirc|\.git-credentials|\.yarnrc(?:\.yml)?|pip\.conf|pip\.ini|config\.json|auth\.json)"
-_WRITE_FILE = re.compile(r">>?\s*[\"']?([^\s\"'&;|]*" + _FILES + r")[\"']?")
-_CONFIG_SET = re.compile(r"\b(npm|yarn|pnpm|pip)\s+config\s+set\s+([^\s&;|]+)")
-_GIT_INSTEADOF = re.compile(
-    r"\bgit\s+config\s+((?:--(?:global|system|file\s+\S+)\s+)?)(url\.[^\s&;|]*?)\.insteadOf\b", re.I
-)
 _BETWEEN_OK = frozenset({"COPY", "ADD", "WORKDIR"})
-#: marks a removal that a secret mount replaces (no runtime hand-off, no secure comment block)
-BUILDTIME = "buildtime"
-
-
-#: secret ids BuildKit gives a meaning of its own (remote Git contexts): never renamed
-BUILTIN_ID_PREFIXES = ("GIT_AUTH_TOKEN", "GIT_AUTH_HEADER")
-
-
-def secret_id(name: str) -> str:
-    """Ids are the lower-cased name, except those BuildKit gives a meaning (GIT_AUTH_TOKEN*, GIT_AUTH_HEADER*)."""
-    if name.startswith(BUILTIN_ID_PREFIXES):
-        return name
-    return name.lower()
-
-
-@dataclass
-class Persistence:
-    what: str  # a description, no value
-    undo: str  # the shell command that undoes it
-
-
-def persistence(command: str) -> list[Persistence]:
-    """What a RUN leaves behind that holds a secret, unless the same RUN undoes it."""
-    found: list[Persistence] = []
-    for m in _WRITE_FILE.finditer(command):
-        path = m.group(1)
-        base = path.rsplit("/", 1)[-1]
-        if re.search(r"\brm\b[^&;|]*" + re.escape(base), command):
-            continue
-        found.append(Persistence(f"writes {path}", f"rm -f {path}"))
-    for m in _CONFIG_SET.finditer(command):
-        tool, key = m.group(1), m.group(2)
-        if re.search(rf"\b{tool}\s+config\s+(?:delete|unset|rm)\s+{re.escape(key)}", command):
-            continue
-        verb = "unset" if tool == "pip" else "delete"
-        found.append(Persistence(f"{tool} config set {key}", f"{tool} config {verb} {key}"))
-    for m in _GIT_INSTEADOF.finditer(command):
-        scope, section = m.group(1), m.group(2)
-        if re.search(r"git\s+config\s+[^&;|]*(--unset|--remove-section)", command):
-            continue
-        found.append(Persistence("git config insteadOf", f"git config {scope}--remove-section {section}"))
-    return found
 
 
 @dataclass
@@ -99,8 +52,6 @@ class BuildPlan:
 
 def plan(ctx: Context, p: Pair) -> BuildPlan | None:
     """How the build-time secret ``p`` (an ARG in a stage) becomes a secret mount, or None if no RUN reads it."""
-    from codemod.rules.base import Action
-
     flow = ctx.flow
     if p.what != "ARG" or p.stage < 0:
         return None
@@ -138,7 +89,7 @@ def plan(ctx: Context, p: Pair) -> BuildPlan | None:
     for r in reads:
         ins = flow.df.instructions[r.ins_index]
         env_style = style_env or ins.json or bool(ins.heredocs) or ins.keyword == "ONBUILD"
-        spec = f"{bp.id}|{r.var}|{'env' if env_style else 'file'}"
+        style = "env" if env_style else "file"
         persisted = [] if ins.json or ins.heredocs else persistence(flow.run_text(r.ins_index))
         if persisted:
             consumer = _consumer(ctx, r.ins_index)
@@ -148,19 +99,19 @@ def plan(ctx: Context, p: Pair) -> BuildPlan | None:
                 bp.reason = f"RUN line {ins.start_line + 1} {persisted[0].what} and no next RUN to merge it into"
                 continue
             undo = " && ".join(x.undo for x in persisted)
-            bp.actions.append(Action("merge-into", consumer, r.ins_index, undo))
-            bp.actions.append(Action("mount", consumer, -1, spec))
+            bp.actions.append(MergeInto(consumer, r.ins_index, undo))
+            bp.actions.append(Mount(consumer, bp.id, r.var, style))
         else:
-            bp.actions.append(Action("mount", r.ins_index, -1, spec))
+            bp.actions.append(Mount(r.ins_index, bp.id, r.var, style))
     if not bp.fixable:
         bp.actions = []
         return bp
-    bp.actions.append(Action("remove", p.ins_index, p.kv_index, BUILDTIME))
+    bp.actions.append(RemovePair(p.ins_index, p.kv_index, runtime=False))
     glob = flow.global_decl(p)
     if glob is not None and flow.redeclarations(glob) == [p] and not flow.used_by_from(glob):
-        bp.actions.append(Action("remove", glob.ins_index, glob.kv_index, BUILDTIME))
+        bp.actions.append(RemovePair(glob.ins_index, glob.kv_index, runtime=False))
     for a in bp.aliases:
-        bp.actions.append(Action("remove", a.ins_index, a.kv_index, BUILDTIME))
+        bp.actions.append(RemovePair(a.ins_index, a.kv_index, runtime=False))
     return bp
 
 

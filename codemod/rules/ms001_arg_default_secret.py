@@ -3,7 +3,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from codemod.analysis.flow import Pair
-from codemod.rules.base import Action, Context, Hit, Invalid, Rule
+from codemod.model import Hit, RemovePair
+from codemod.rules.base import Context, Invalid, Rule
 
 
 def _mounted(ctx: Context, p: Pair, bindings: set[tuple[int, int]]) -> bool:
@@ -62,5 +63,5 @@ class ArgDefaultSecret(Rule):
                 yield Hit(f, secret_values={p.name: p.kv.value}, redact=[p.value_span])
                 continue
             f = self.finding(ctx, p.line, p.name, value_class=kind.value, fix=f"remove ARG {p.name}")
-            yield Hit(f, [Action("remove", p.ins_index, p.kv_index)], secret_values={p.name: p.kv.value},
+            yield Hit(f, [RemovePair(p.ins_index, p.kv_index)], secret_values={p.name: p.kv.value},
                       redact=[p.value_span])

@@ -6,7 +6,8 @@ from collections.abc import Iterator, Set
 from codemod.analysis.flow import Pair, reference
 from codemod.analysis.names import tokenize
 from codemod.analysis.values import ValueKind, classify_value, known_format
-from codemod.rules.base import Action, Context, Hit, Invalid, Rule
+from codemod.model import Action, Hit, RemovePair, SetValue
+from codemod.rules.base import Context, Invalid, Rule
 
 _PATH_NAME = re.compile(r"_(PATH|DIR|FILE)$", re.I)
 
@@ -93,10 +94,10 @@ class EnvFromSecretArg(Rule):
                 members.setdefault((p.stage, group_of(p.name)), []).append((p, ref[0]))
         grouped: set[tuple[int, str]] = set()
         for env, arg, kind in flagged.values():
-            actions = [Action("remove", env.ins_index, env.kv_index)]
+            actions: list[Action] = [RemovePair(env.ins_index, env.kv_index)]
             removed = by_arg[(arg.ins_index, arg.kv_index)]
             if not ctx.other_uses(arg, removed):
-                actions.append(Action("remove", arg.ins_index, arg.kv_index))
+                actions.append(RemovePair(arg.ins_index, arg.kv_index))
             moved: dict[str, str | None] = {env.name: None}
             secret_values = {}
             default = flow.arg_default(arg)
@@ -125,8 +126,8 @@ class EnvFromSecretArg(Rule):
                 continue
             default = arg.kv.value
             if default.startswith("/") or _PATH_NAME.search(q.name):
-                actions.append(Action("set", q.ins_index, q.kv_index, arg.kv.raw))
+                actions.append(SetValue(q.ins_index, q.kv_index, arg.kv.raw))
             else:
-                actions.append(Action("remove", q.ins_index, q.kv_index))
+                actions.append(RemovePair(q.ins_index, q.kv_index))
                 moved[q.name] = default
-            actions.append(Action("remove", arg.ins_index, arg.kv_index))
+            actions.append(RemovePair(arg.ins_index, arg.kv_index))

@@ -5,7 +5,8 @@ from collections.abc import Iterator
 
 from codemod.analysis.flow import reference
 from codemod.analysis.values import ValueKind
-from codemod.rules.base import Action, Context, Hit, Invalid, Rule
+from codemod.model import Action, Hit, InlineEnv, RemovePair
+from codemod.rules.base import Context, Invalid, Rule
 
 #: build steps known to need *some* value for these names, not the real one
 _IMPLICIT = (re.compile(r"\bmanage\.py\b"), re.compile(r"SECRET_KEY$"))
@@ -48,7 +49,7 @@ class EnvLiteralSecret(Rule):
             secret, kind = ctx.secret(p.name, value)
             if not secret or value is None:
                 continue
-            actions = [Action("remove", p.ins_index, p.kv_index)]
+            actions: list[Action] = [RemovePair(p.ins_index, p.kv_index)]
             fixable = True
             fix = f"remove ENV {p.name}; provide it at runtime"
             # only a RUN naming it, or (a SECRET_KEY) any RUN, can change the fix
@@ -61,7 +62,7 @@ class EnvLiteralSecret(Rule):
                     break
                 if _IMPLICIT[0].search(ins.original) and _IMPLICIT[1].search(p.name) and not ins.json:
                     placeholder = p.kv.raw if kind is ValueKind.PLACEHOLDER else "placeholder"
-                    actions.append(Action("run-env", i, -1, f"{p.name}={placeholder}"))
+                    actions.append(InlineEnv(i, f"{p.name}={placeholder}"))
             f = self.finding(ctx, p.line, p.name, fixable=fixable, value_class=kind.value, fix=fix)
             yield Hit(f, actions if fixable else [], secret_values={p.name: value}, moved={p.name: None},
                       redact=[p.value_span])

@@ -3,7 +3,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from codemod.analysis.values import ValueKind
-from codemod.rules.base import Context, Hit, Invalid, Rule
+from codemod.model import Hit
+from codemod.rules.base import Context, Invalid, Rule
 
 
 class BuildtimeSecretInRun(Rule):

@@ -9,7 +9,8 @@ from codemod.analysis.values import (
     known_format,
     may_embed_credentials,
 )
-from codemod.rules.base import Context, Hit, Invalid, Rule
+from codemod.model import Hit
+from codemod.rules.base import Context, Invalid, Rule
 
 #: what a credential in a RUN's URL or header looks like, before the full scan
 _RUN_HINT = re.compile(

@@ -5,7 +5,8 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
-from codemod.rules.base import Context, Hit, Invalid, Rule
+from codemod.model import Hit
+from codemod.rules.base import Context, Invalid, Rule
 
 #: files that are credentials by name
 _CREDENTIAL_FILES = re.compile(

@@ -2,7 +2,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from codemod.rules.base import Action, Context, Hit, Invalid, Rule
+from codemod.model import Hit, RemovePair
+from codemod.rules.base import Context, Invalid, Rule
 
 
 class SecretArgUnused(Rule):
@@ -36,4 +37,4 @@ class SecretArgUnused(Rule):
             if flow.env_bindings_of(p) or ctx.other_uses(p, set()) or ctx.buildtime(p) is not None:
                 continue
             f = self.finding(ctx, p.line, p.name, fix=f"remove ARG {p.name}")
-            yield Hit(f, [Action("remove", p.ins_index, p.kv_index)])
+            yield Hit(f, [RemovePair(p.ins_index, p.kv_index)])

@@ -2,7 +2,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from codemod.rules.base import Context, Hit, Invalid, Rule
+from codemod.model import Hit
+from codemod.rules.base import Context, Invalid, Rule
 
 
 class SecretPersistedInLayer(Rule):
