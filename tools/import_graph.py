@@ -19,7 +19,7 @@ PACKAGE = ROOT / "codemod"
 
 #: the parts of the flow, low to high: a module may import its own part and the parts before it
 LAYERS: tuple[tuple[str, ...], ...] = (
-    ("codemod.source", "codemod.discover"),
+    ("=codemod", "codemod.source", "codemod.discover"),
     ("codemod.model",),
     ("codemod.dockerfile",),
     ("codemod.analysis",),
@@ -29,9 +29,9 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("codemod.invocations",),
     ("codemod.handoff", "codemod.audit"),
     ("codemod.output",),
-    ("codemod.write", "codemod.vcs.git", "codemod.verify"),
+    ("codemod.write", "codemod.vcs", "codemod.verify"),
     ("codemod.app",),
-    ("codemod.cli", "codemod.entry", "codemod.__main__", "codemod"),
+    ("codemod.cli", "codemod.entry", "codemod.__main__"),
 )
 MAX_MODULE_LINES = 600
 MAX_FUNCTION_LINES = 80
@@ -49,6 +49,10 @@ def layer_of(module: str) -> int:
     best, depth = -1, -1
     for i, prefixes in enumerate(LAYERS):
         for p in prefixes:
+            if p.startswith("="):  # the package itself (its version), not everything under it
+                if module == p[1:]:
+                    return i
+                continue
             if (module == p or module.startswith(p + ".")) and len(p) > depth:
                 best, depth = i, len(p)
     return best

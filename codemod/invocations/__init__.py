@@ -9,10 +9,10 @@ indentation) stays as it was. Secret values never appear in findings or notes.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
 
-from codemod.model import BuildSecret, DockerfileMigration, Finding, secret_id
+from codemod.invocations.result import InvocationError, InvocationResult
+from codemod.model import BuildSecret, DockerfileMigration, secret_id
 
 __all__ = [
     "BuildSecret",
@@ -24,27 +24,6 @@ __all__ = [
     "migrate_workflow",
     "secret_id",
 ]
-
-
-class InvocationError(Exception):
-    """The file cannot be edited faithfully (unparseable YAML); the message is ``<display>:<line>: <reason>``."""
-
-
-@dataclass
-class InvocationResult:
-    """Findings for one compose file, workflow, Makefile or script, and its new bytes (None: unchanged).
-
-    ``notes`` are warnings for a human (dynamic forms left alone, ``DOCKER_BUILDKIT=0``...);
-    ``build_flags`` are the ``--secret`` flags a local ``docker build`` now needs.
-    ``redact_spans`` are byte spans of the input holding literal secret values (a committed
-    ``--build-arg NPM_TOKEN=npm_...``), for the diff's redaction like ``FileChange.redact_spans``.
-    """
-
-    findings: list[Finding] = field(default_factory=list)
-    new: bytes | None = None
-    notes: list[str] = field(default_factory=list)
-    build_flags: list[str] = field(default_factory=list)
-    redact_spans: list[tuple[int, int]] = field(default_factory=list)
 
 
 def migrate_compose(path: Path, display: str, data: bytes, migrations: list[DockerfileMigration]) -> InvocationResult:

@@ -10,14 +10,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from codemod.fix.apply import OverlapError, apply_edits
-from codemod.invocations import (
-    BuildSecret,
-    DockerfileMigration,
-    InvocationError,
-    InvocationResult,
-    secret_id,
-)
-from codemod.model import Edit, Finding
+from codemod.invocations.result import InvocationError, InvocationResult
+from codemod.model import BuildSecret, DockerfileMigration, Edit, Finding, secret_id
 from codemod.source import decode, encode
 
 if TYPE_CHECKING:

@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from codemod.discover import real_path
-from codemod.invocations import DockerfileMigration, InvocationResult
 from codemod.invocations.common import (
     Coverage,
     Editor,
@@ -56,6 +55,8 @@ from codemod.invocations.common import (
     seq_indent,
     strong_secret_name,
 )
+from codemod.invocations.result import InvocationResult
+from codemod.model import DockerfileMigration
 
 if TYPE_CHECKING:
     from ruamel.yaml.nodes import Node

@@ -18,7 +18,6 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from codemod.invocations import DockerfileMigration, InvocationResult
 from codemod.invocations.common import (
     NAME,
     Coverage,
@@ -35,6 +34,8 @@ from codemod.invocations.common import (
     secret_flag,
     strong_secret_name,
 )
+from codemod.invocations.result import InvocationResult
+from codemod.model import DockerfileMigration
 
 KIND = "script-build-arg-secret"
 _PROGRAMS = frozenset({"docker", "podman", "buildah"})

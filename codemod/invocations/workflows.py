@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from codemod.invocations import DockerfileMigration, InvocationResult
 from codemod.invocations.common import (
     Coverage,
     Editor,
@@ -49,7 +48,9 @@ from codemod.invocations.common import (
     secret_flag,
     strong_secret_name,
 )
+from codemod.invocations.result import InvocationResult
 from codemod.invocations.scripts import Rewrite, rewrite_span, warn_buildkit_off
+from codemod.model import DockerfileMigration
 
 if TYPE_CHECKING:
     from ruamel.yaml.nodes import Node

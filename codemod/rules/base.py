@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from codemod.analysis.flow import Flow, Pair, reference, referenced_names
 from codemod.analysis.names import NameClass
@@ -19,8 +19,6 @@ from codemod.analysis.tools import npmrc_vars, read_context_file
 from codemod.analysis.values import ValueKind, is_secret_value
 from codemod.config import Config
 from codemod.model import RULE_CODES, Finding, Hit
-from codemod.rules.buildtime import BuildPlan
-from codemod.rules.buildtime import plan as plan_buildtime
 
 
 @dataclass(frozen=True)
@@ -38,7 +36,8 @@ class Context:
         self.config = config
         self.context_dir = context_dir
         self._npmrc: set[str] | None = None
-        self._plans: dict[tuple[int, int], BuildPlan | None] = {}
+        #: per-file answers of the policy helpers (:func:`codemod.rules.buildtime.plan`), by their own keys
+        self.memo: dict[tuple[object, ...], Any] = {}
         self._values: dict[tuple[int, int], str | None] = {}
         self._ignore: Callable[[str], bool] | None = None
         #: answers of :meth:`name_class` and :meth:`secret` for this file (several rules ask about each pair)
@@ -132,12 +131,6 @@ class Context:
         if self._npmrc is None:
             self._npmrc = npmrc_vars(self.context_dir)
         return self._npmrc
-
-    def buildtime(self, p: Pair) -> BuildPlan | None:
-        key = (p.ins_index, p.kv_index)
-        if key not in self._plans:
-            self._plans[key] = plan_buildtime(self, p)
-        return self._plans[key]
 
 
 class Rule:

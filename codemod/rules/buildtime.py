@@ -51,6 +51,15 @@ class BuildPlan:
 
 
 def plan(ctx: Context, p: Pair) -> BuildPlan | None:
+    """:func:`_plan`, remembered per file: several rules ask about each pair."""
+    key = ("buildtime", p.ins_index, p.kv_index)
+    if key not in ctx.memo:
+        ctx.memo[key] = _plan(ctx, p)
+    found: BuildPlan | None = ctx.memo[key]
+    return found
+
+
+def _plan(ctx: Context, p: Pair) -> BuildPlan | None:
     """How the build-time secret ``p`` (an ARG in a stage) becomes a secret mount, or None if no RUN reads it."""
     flow = ctx.flow
     if p.what != "ARG" or p.stage < 0:

@@ -5,6 +5,7 @@ from collections.abc import Iterator
 from codemod.analysis.flow import Pair
 from codemod.model import Hit, RemovePair
 from codemod.rules.base import Context, Invalid, Rule
+from codemod.rules.buildtime import plan as buildtime_plan
 
 
 def _mounted(ctx: Context, p: Pair, bindings: set[tuple[int, int]]) -> bool:
@@ -14,7 +15,7 @@ def _mounted(ctx: Context, p: Pair, bindings: set[tuple[int, int]]) -> bool:
     if p.stage < 0 and (len(targets) != 1 or flow.used_by_from(p)):
         return False
     for t in targets:
-        bp = ctx.buildtime(t)
+        bp = buildtime_plan(ctx, t)
         if bp is None or not bp.fixable:
             return False
         runs = {r.ins_index for r in bp.reads}

@@ -8,6 +8,7 @@ from codemod.analysis.names import tokenize
 from codemod.analysis.values import ValueKind, classify_value, known_format
 from codemod.model import Action, Hit, RemovePair, SetValue
 from codemod.rules.base import Context, Invalid, Rule
+from codemod.rules.buildtime import plan as buildtime_plan
 
 _PATH_NAME = re.compile(r"_(PATH|DIR|FILE)$", re.I)
 
@@ -20,7 +21,7 @@ def binds_secret(ctx: Context, env: Pair) -> tuple[Pair, ValueKind] | None:
     arg = ctx.flow.arg_at(env.ins_index, ref[0])
     if arg is None:
         return None
-    bp = ctx.buildtime(arg)
+    bp = buildtime_plan(ctx, arg)
     if bp is not None and (env.ins_index, env.kv_index) in bp.alias_keys:
         return None  # an alias a build step reads: MS004 mounts the secret and drops the alias
     value, _ = ctx.resolved(env)

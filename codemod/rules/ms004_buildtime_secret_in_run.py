@@ -5,6 +5,7 @@ from collections.abc import Iterator
 from codemod.analysis.values import ValueKind
 from codemod.model import Hit
 from codemod.rules.base import Context, Invalid, Rule
+from codemod.rules.buildtime import plan as buildtime_plan
 
 
 class BuildtimeSecretInRun(Rule):
@@ -52,7 +53,7 @@ class BuildtimeSecretInRun(Rule):
     def check(self, ctx: Context) -> Iterator[Hit]:
         flow = ctx.flow
         for p in flow.pairs:
-            bp = ctx.buildtime(p)
+            bp = buildtime_plan(ctx, p)
             if bp is None:
                 continue
             first = True

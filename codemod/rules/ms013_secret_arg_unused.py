@@ -4,6 +4,7 @@ from collections.abc import Iterator
 
 from codemod.model import Hit, RemovePair
 from codemod.rules.base import Context, Invalid, Rule
+from codemod.rules.buildtime import plan as buildtime_plan
 
 
 class SecretArgUnused(Rule):
@@ -34,7 +35,7 @@ class SecretArgUnused(Rule):
                 continue
             if p.stage >= 0 and flow.arg_default(p) is not None:
                 continue  # re-declares a global ARG: judged there
-            if flow.env_bindings_of(p) or ctx.other_uses(p, set()) or ctx.buildtime(p) is not None:
+            if flow.env_bindings_of(p) or ctx.other_uses(p, set()) or buildtime_plan(ctx, p) is not None:
                 continue
             f = self.finding(ctx, p.line, p.name, fix=f"remove ARG {p.name}")
             yield Hit(f, [RemovePair(p.ins_index, p.kv_index)])

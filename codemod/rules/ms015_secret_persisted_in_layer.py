@@ -4,6 +4,7 @@ from collections.abc import Iterator
 
 from codemod.model import Hit
 from codemod.rules.base import Context, Invalid, Rule
+from codemod.rules.buildtime import plan as buildtime_plan
 
 
 class SecretPersistedInLayer(Rule):
@@ -24,7 +25,7 @@ class SecretPersistedInLayer(Rule):
 
     def check(self, ctx: Context) -> Iterator[Hit]:
         for p in ctx.flow.pairs:
-            bp = ctx.buildtime(p)
+            bp = buildtime_plan(ctx, p)
             if bp is None:
                 continue
             for i, what in bp.persisted:
