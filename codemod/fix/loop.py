@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -63,16 +63,18 @@ _PREFILTER = re.compile(
 
 
 def check(df: Dockerfile, path: str, config: Config, rules: Sequence[Rule] = ALL_RULES,
-          context_dir: Path | None = None) -> list[Hit]:
-    return _check(df, analyse(df), path, config, rules, context_dir)
+          context_dir: Path | None = None, keep: Mapping[str, str] | None = None) -> list[Hit]:
+    return _check(df, analyse(df), path, config, rules, context_dir, keep or {})
 
 
 def _check(df: Dockerfile, flow: Flow, path: str, config: Config, rules: Sequence[Rule],
-           context_dir: Path | None) -> list[Hit]:
+           context_dir: Path | None, keep: Mapping[str, str]) -> list[Hit]:
     ctx = Context(path, flow, config, context_dir)
     hits: list[Hit] = []
     for rule in rules:
         hits.extend(rule.check(ctx))
+    if keep:
+        _keep(flow, hits, keep)
     file_codes, per_line = suppressions(df)
     if file_codes or per_line:
         for h in hits:
@@ -86,9 +88,26 @@ def _check(df: Dockerfile, flow: Flow, path: str, config: Config, rules: Sequenc
     return hits
 
 
+def _keep(flow: Flow, hits: list[Hit], keep: Mapping[str, str]) -> None:
+    """Leave the secrets of the ARGs named in ``keep`` as they are: every fix that removes such an ARG, or
+    is about it, goes to a human with the reason (a file that builds the image cannot be rewritten)."""
+    arg_pairs = {(p.ins_index, p.kv_index): p.name for p in flow.pairs if p.what == "ARG"}
+    for h in hits:
+        names = {arg_pairs.get((a.ins, a.kv), "") for a in h.actions if isinstance(a, RemovePair)}
+        names.add(h.finding.variable)
+        held = sorted(n for n in names if n in keep)
+        if held and h.finding.fixable:
+            h.finding = replace(h.finding, fixable=False, fix=f"left unchanged: {keep[held[0]]}")
+            h.actions, h.build_secrets, h.moved = [], {}, {}
+
+
 def migrate(data: bytes, path: str, config: Config, rules: Sequence[Rule] = ALL_RULES,
-            context_dir: Path | None = None, *, plan_only: bool = False) -> DockerfileResult:
+            context_dir: Path | None = None, *, plan_only: bool = False,
+            keep: Mapping[str, str] | None = None) -> DockerfileResult:
     """Findings of ``data`` and its migrated bytes. Raises ParseError for a file BuildKit rejects.
+
+    ``keep`` maps ARG names to the reason they must stay as they are (a file that passes the build arg
+    cannot be rewritten): their secrets are reported for a human and left unchanged.
 
     ``context_dir`` is the build context, where committed tool configuration (``.npmrc``) says which
     variables a build step reads without naming them. ``plan_only`` (``--check``) stops at the
@@ -99,7 +118,8 @@ def migrate(data: bytes, path: str, config: Config, rules: Sequence[Rule] = ALL_
         return DockerfileResult([], None, 0, before=df)
     before = df
     flow = analyse(df)
-    first = _check(df, flow, path, config, rules, context_dir)
+    keep = keep or {}
+    first = _check(df, flow, path, config, rules, context_dir, keep)
     if plan_only:
         pending = any(h.finding.fixable and h.actions for h in first)
         return DockerfileResult(first, b"" if pending else None, 0, before=df, flow=flow)
@@ -117,7 +137,7 @@ def migrate(data: bytes, path: str, config: Config, rules: Sequence[Rule] = ALL_
                 break
             df = parse(new)
             current = new
-            hits = check(df, path, config, rules, context_dir)
+            hits = check(df, path, config, rules, context_dir, keep)
         else:
             raise RewriteError(f"the rewrite did not settle after {MAX_PASSES} passes")
     except RewriteError as e:
