@@ -134,7 +134,8 @@ class SetValue:
 
 @dataclass(frozen=True)
 class InlineEnv:
-    """Prefix RUN ``ins``'s command with ``text`` (``NAME=value``): a placeholder a build step needs."""
+    """Prefix RUN ``ins``'s command with ``export <text> && `` (``NAME=value``, shell-quoted): a placeholder
+    a build step needs."""
 
     ins: int
     text: str
@@ -143,18 +144,22 @@ class InlineEnv:
 @dataclass(frozen=True)
 class Mount:
     """Mount secret ``id`` on RUN ``ins`` and expose it as ``var``: ``style`` ``file`` (an ``export`` before
-    the command) or ``env`` (``env=var`` on the mount, Dockerfile 1.10+)."""
+    the command) or ``env`` (``env=var`` on the mount, Dockerfile 1.10+). ``required``: the step fails
+    without the secret; else it runs as before without it. ``fallback``: the value the variable takes
+    when no secret is passed (an ARG's placeholder default a build step needs)."""
 
     ins: int
     id: str
     var: str
     style: str
     required: bool = True
+    fallback: str | None = None
 
 
 @dataclass(frozen=True)
 class MergeInto:
-    """Move RUN ``writer``'s command in front of RUN ``ins``'s (which then undoes the write with ``undo``)."""
+    """Move RUN ``writer``'s command in front of RUN ``ins``'s, which then undoes the write with ``undo``
+    at its end; ``writer == ins``: the RUN undoes its own write."""
 
     ins: int
     writer: int

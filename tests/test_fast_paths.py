@@ -113,10 +113,16 @@ def test_npmrc_of_one_context_does_not_reach_another(tmp_path: Path) -> None:
         d.mkdir()
         (d / "Dockerfile").write_bytes(_NPM)
     (with_rc / ".npmrc").write_text("//registry.npmjs.org/:_authToken=${NPM_TOKEN}\n")
-    alone = {d: _rules(d / "Dockerfile") for d in (with_rc, without)}
+    def how(path: Path) -> list[str]:  # npm reads it through the .npmrc; without one, `npm ci` only may read it
+        error, _data, done = analyse_dockerfile(path, Config(), plan_only=True)
+        assert error is None and done is not None
+        return [h.finding.message for h in done.result.hits]
+
+    alone = {d: how(d / "Dockerfile") for d in (with_rc, without)}
     assert alone[with_rc] != alone[without]
+    assert "RUN reads" in alone[with_rc][0] and "RUN may read" in alone[without][0]
     for d in (with_rc, without, with_rc, without):
-        assert _rules(d / "Dockerfile") == alone[d]
+        assert how(d / "Dockerfile") == alone[d]
 
 
 def test_dockerignore_of_one_context_does_not_reach_another(tmp_path: Path) -> None:

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 import codemod.fix.loop as migrate_module
-from codemod.analysis.flow import Pair, analyse, reference, referenced_names
+from codemod.analysis.flow import Pair, Stage, analyse, reference, referenced_names
 from codemod.config import Config
 from codemod.dockerfile.scanner import Dockerfile, parse
 from codemod.fix.loop import migrate
@@ -51,6 +51,43 @@ class NaiveFlow:
                         if stage < 0:
                             global_args[kv.key] = p
                         args[kv.key] = p
+
+    @property
+    def stages(self) -> list[Stage]:
+        """The global scope, then one stage per FROM: its span, ``AS`` name and the earlier stage it builds on."""
+        out = [Stage(index=-1, first=0, last=-1)]
+        for i, ins in enumerate(self.df.instructions):
+            if ins.keyword == "FROM":
+                v = [w.lower() for w in ins.value]
+                name = v[2] if len(v) >= 3 and v[1] == "as" else ""
+                parent = max((s.index for s in out[1:] if v and (s.name == v[0] and s.name or str(s.index) == v[0])),
+                             default=-1)
+                out.append(Stage(index=len(out) - 1, first=i, last=i, name=name, parent=parent))
+            elif len(out) > 1:
+                out[-1].last = i
+        if len(out) == 1 and self.df.instructions:
+            out[0].last = len(self.df.instructions) - 1
+        return out
+
+    def children(self, stage: int) -> list[int]:
+        stages = self.stages
+        return [s.index for s in stages[1:] if s.index > stage and self._descends(stages, s.index, stage)]
+
+    @staticmethod
+    def _descends(stages: list[Stage], s: int, ancestor: int) -> bool:
+        while s >= 0:
+            s = stages[s + 1].parent
+            if s == ancestor:
+                return True
+        return False
+
+    def run_stages(self, targets: frozenset[str] = frozenset()) -> set[int]:
+        stages = self.stages
+        if len(stages) < 2:
+            return set()
+        wanted = [s for s in stages[1:] if s.index == stages[-1].index or (s.name and s.name in targets)]
+        return {s.index for s in wanted} | {a.index for a in stages[1:] for s in wanted
+                                            if self._descends(stages, s.index, a.index)}
 
     def arg_at(self, ins_index: int, name: str) -> Pair | None:
         return self._arg_scope[ins_index].get(name)

@@ -61,6 +61,8 @@ class Stage:
     first: int  # instruction index of FROM (or 0 for the global scope)
     last: int  # inclusive
     instructions: list[int] = field(default_factory=list)
+    name: str = ""  # the ``AS`` name, lower-cased
+    parent: int = -1  # the earlier stage this one is built FROM (-1: an image)
 
 
 @dataclass
@@ -163,6 +165,27 @@ class Flow:
         return [i for i in self.readers(p.name, within) if p.name in self._names[i]
                 and self.df.instructions[i].effective == "RUN"]
 
+    def children(self, stage: int) -> list[int]:
+        """The stages built FROM ``stage``, directly or through others (they inherit its ENV)."""
+        out: list[int] = []
+        for s in self.stages[stage + 2 :]:
+            if s.parent == stage or s.parent in out:
+                out.append(s.index)
+        return out
+
+    def run_stages(self, targets: frozenset[str] = frozenset()) -> set[int]:
+        """The stages whose ENV reaches an image someone runs: the last stage, the stages a build targets
+        (``--target``, compose/workflow ``target:``), and the stages those are built FROM."""
+        if len(self.stages) < 2:
+            return set()
+        wanted = {self.stages[-1].index} | {s.index for s in self.stages[1:] if s.name and s.name in targets}
+        out: set[int] = set()
+        for s in wanted:
+            while s >= 0 and s not in out:
+                out.add(s)
+                s = self.stages[s + 1].parent
+        return out
+
     def run_text(self, ins_index: int) -> str:
         return _text(self.df.instructions[ins_index])
 
@@ -206,6 +229,18 @@ def _between(indices: list[int], within: range) -> list[int]:
     return indices[bisect_left(indices, within.start):bisect_left(indices, within.stop)]
 
 
+def _from_stage(ins: Instruction, stages: list[Stage]) -> tuple[str, int]:
+    """The ``AS`` name of a FROM line and the earlier stage it builds on (by name or index)."""
+    value = ins.value
+    name = value[2].lower() if len(value) >= 3 and value[1].lower() == "as" else ""
+    base = value[0].lower() if value else ""
+    parent = -1
+    for s in stages[1:]:
+        if (s.name and s.name == base) or base == str(s.index):
+            parent = s.index
+    return name, parent
+
+
 def analyse(df: Dockerfile) -> Flow:
     pairs: list[Pair] = []
     stages: list[Stage] = [Stage(index=-1, first=0, last=-1)]
@@ -221,7 +256,8 @@ def analyse(df: Dockerfile) -> Flow:
         kw = ins.keyword
         if kw == "FROM":
             stage += 1
-            current = Stage(index=stage, first=idx, last=idx)
+            name, parent = _from_stage(ins, stages)
+            current = Stage(index=stage, first=idx, last=idx, name=name, parent=parent)
             stages.append(current)
             from_names |= referenced_names(ins.original)
         stage_of.append(stage)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import bisect
 import re
+import shlex
 from collections import defaultdict
 
 from codemod.dockerfile.scanner import Dockerfile, Instruction, KeyValue
@@ -170,11 +171,7 @@ def plan_edits(df: Dockerfile, actions: list[Action], *, secure_block: bool = Tr
         kv = df.instructions[i].kvs[k]
         if kv.has_value and kv.value_start >= 0:
             edits.append(Edit(kv.value_start, kv.value_end, encode(text)))
-    for i, texts in run_env.items():
-        ins = df.instructions[i]
-        at = ins.byte_offset(ins.args_index)
-        edits.append(Edit(at, at, encode(" ".join(texts) + " ")))
-    edits.extend(_mount_edits(lay, mounts, merges, nl))
+    edits.extend(_run_edits(lay, mounts, run_env, merges, nl))
     return edits
 
 
@@ -186,26 +183,54 @@ def _flags_index(ins: Instruction) -> int:
     return k
 
 
-def _mount_edits(lay: Layout, mounts: dict[int, list[Mount]],
-                 merges: dict[int, list[tuple[int, str]]], nl: bytes) -> list[Edit[bytes]]:
+def _mount_flag(m: Mount) -> str:
+    env = f",env={m.var}" if m.style == "env" else ""
+    return f"--mount=type=secret,id={m.id}{env}" + (",required=true" if m.required else "")
+
+
+def _export(m: Mount) -> str:
+    """The file-style prefix that exposes secret ``m.id`` as ``m.var`` (Dockerfile 1.2+, buildah, podman)."""
+    path = f"/run/secrets/{m.id}"
+    if m.fallback is not None:
+        return f'export {m.var}="$(cat {path} 2>/dev/null || printf %s {shlex.quote(m.fallback)})" && '
+    if m.required:
+        return f'export {m.var}="$(cat {path})" && '
+    return f'if [ -f {path} ]; then export {m.var}="$(cat {path})"; fi && '
+
+
+def _merged_mounts(specs: list[Mount]) -> list[Mount]:
+    """One mount per (id, variable): required if any asks it, env style if any needs it."""
+    out: dict[tuple[str, str], Mount] = {}
+    for m in specs:
+        have = out.get((m.id, m.var))
+        if have is None:
+            out[(m.id, m.var)] = m
+            continue
+        out[(m.id, m.var)] = Mount(have.ins, m.id, m.var, "env" if "env" in (have.style, m.style) else "file",
+                                   have.required or m.required,
+                                   have.fallback if have.fallback is not None else m.fallback)
+    return list(out.values())
+
+
+def _run_edits(lay: Layout, mounts: dict[int, list[Mount]], inline: dict[int, list[str]],
+               merges: dict[int, list[tuple[int, str]]], nl: bytes) -> list[Edit[bytes]]:
+    """Each RUN's new flags, command prefix (exports, placeholders, merged writers) and undo suffix."""
     df = lay.df
     edits: list[Edit[bytes]] = []
     env_style = False
-    for i, specs in sorted(mounts.items()):
+    moved = {w for targets in merges.items() for w, _ in targets[1] if w != targets[0]}
+    for i in sorted(set(mounts) | set(inline) | set(merges)):
+        if i in moved:
+            continue  # its command moves into the RUN it is merged into
         ins = df.instructions[i]
-        flags: list[str] = []
-        exports: list[str] = []
-        for m in specs:
-            if m.style == "env":
-                env_style = True
-                flag = f"--mount=type=secret,id={m.id},env={m.var},required=true"
-            else:
-                flag = f"--mount=type=secret,id={m.id},required=true"
-                exports.append(f'export {m.var}="$(cat /run/secrets/{m.id})" && ')
-            if flag not in flags:
-                flags.append(flag)
-        prefix = encode("".join(exports))
+        specs = _merged_mounts(mounts.get(i, []))
+        flags = list(dict.fromkeys(_mount_flag(m) for m in specs))
+        env_style |= any(m.style == "env" for m in specs)
+        prefix = encode("".join(_export(m) for m in specs if m.style == "file"))
+        prefix += encode("".join(f"export {text} && " for text in inline.get(i, [])))
         for writer, _undo in merges.get(i, []):
+            if writer == i:
+                continue
             w = df.instructions[writer]
             start = w.byte_offset(w.args_index)
             end = lay.content_end(w.end - 1) if w.end > w.start else w.end
@@ -213,14 +238,16 @@ def _mount_edits(lay: Layout, mounts: dict[int, list[Mount]],
             edits.append(Edit(w.start, w.end, b""))
         fat = ins.byte_offset(_flags_index(ins))
         aat = ins.byte_offset(ins.args_index)
-        flag_text = encode(" ".join(flags) + " ")
+        flag_text = encode(" ".join(flags) + " ") if flags else b""
         if fat == aat:
-            edits.append(Edit(fat, fat, flag_text + prefix))
+            if flag_text or prefix:
+                edits.append(Edit(fat, fat, flag_text + prefix))
         else:
-            edits.append(Edit(fat, fat, flag_text))
+            if flag_text:
+                edits.append(Edit(fat, fat, flag_text))
             if prefix:
                 edits.append(Edit(aat, aat, prefix))
-        undos = [u for _, u in merges.get(i, [])]
+        undos = list(dict.fromkeys(u for _, u in merges.get(i, [])))
         if undos:
             end = lay.content_end(ins.end - 1) if ins.end > ins.start else ins.end
             edits.append(Edit(end, end, encode(" && " + " && ".join(undos))))

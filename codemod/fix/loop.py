@@ -1,4 +1,10 @@
-"""Migrate one Dockerfile: rules -> actions -> edits -> rescanned output."""
+"""The fix loop for one Dockerfile (ruff's ``fix_file``): rules -> fixes -> edits -> rescan, until nothing
+changes; every output checked before anything is written (:mod:`codemod.fix.checks`).
+
+Fixes whose edits overlap one already taken in a pass wait for the next pass; a pass that would not
+parse, or an output that fails a check, leaves the whole file as it was and its findings go to a human
+(ruff's "Reverting all changes").
+"""
 
 from __future__ import annotations
 
@@ -7,21 +13,21 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from codemod.analysis.contextfiles import EMPTY, ContextFiles, read_context
 from codemod.analysis.flow import Flow, analyse
 from codemod.config import Config
-from codemod.dockerfile.scanner import Dockerfile, ParseError, parse, process_word
+from codemod.dockerfile.scanner import Dockerfile, ParseError, parse
 from codemod.fix.apply import OverlapError, apply_edits
+from codemod.fix.checks import RewriteError, check_pairs, check_runs, check_served
 from codemod.fix.dockerfile import plan_edits
-from codemod.model import Action, Hit, RemovePair, SetValue
-from codemod.rules import ALL_RULES
+from codemod.model import Action, Hit, InlineEnv, Mount
+from codemod.rules import ALL_RULES, migration
 from codemod.rules.base import Context, Rule
 from codemod.rules.pragmas import suppressions
 
+__all__ = ["MAX_PASSES", "DockerfileResult", "RewriteError", "check", "migrate"]
+
 MAX_PASSES = 8
-
-
-class RewriteError(Exception):
-    """The rewrite would not be faithful; the file is left as it was."""
 
 
 @dataclass
@@ -63,19 +69,16 @@ _PREFILTER = re.compile(
 
 
 def check(df: Dockerfile, path: str, config: Config, rules: Sequence[Rule] = ALL_RULES,
-          context_dir: Path | None = None, keep: Mapping[str, str] | None = None) -> list[Hit]:
-    return _check(df, analyse(df), path, config, rules, context_dir, keep or {})
+          files: ContextFiles = EMPTY, targets: frozenset[str] = frozenset(),
+          keep: Mapping[str, str] | None = None) -> list[Hit]:
+    return _check(Context(path, analyse(df), config, files, targets, keep), rules)
 
 
-def _check(df: Dockerfile, flow: Flow, path: str, config: Config, rules: Sequence[Rule],
-           context_dir: Path | None, keep: Mapping[str, str]) -> list[Hit]:
-    ctx = Context(path, flow, config, context_dir)
+def _check(ctx: Context, rules: Sequence[Rule]) -> list[Hit]:
     hits: list[Hit] = []
     for rule in rules:
         hits.extend(rule.check(ctx))
-    if keep:
-        _keep(flow, hits, keep)
-    file_codes, per_line = suppressions(df)
+    file_codes, per_line = suppressions(ctx.flow.df)
     if file_codes or per_line:
         for h in hits:
             f = h.finding
@@ -88,105 +91,98 @@ def _check(df: Dockerfile, flow: Flow, path: str, config: Config, rules: Sequenc
     return hits
 
 
-def _keep(flow: Flow, hits: list[Hit], keep: Mapping[str, str]) -> None:
-    """Leave the secrets of the ARGs named in ``keep`` as they are: every fix that removes such an ARG, or
-    is about it, goes to a human with the reason (a file that builds the image cannot be rewritten)."""
-    arg_pairs = {(p.ins_index, p.kv_index): p.name for p in flow.pairs if p.what == "ARG"}
-    for h in hits:
-        names = {arg_pairs.get((a.ins, a.kv), "") for a in h.actions if isinstance(a, RemovePair)}
-        names.add(h.finding.variable)
-        held = sorted(n for n in names if n in keep)
-        if held and h.finding.fixable:
-            h.finding = replace(h.finding, fixable=False, fix=f"left unchanged: {keep[held[0]]}")
-            h.actions, h.build_secrets, h.moved = [], {}, {}
-
-
 def migrate(data: bytes, path: str, config: Config, rules: Sequence[Rule] = ALL_RULES,
             context_dir: Path | None = None, *, plan_only: bool = False,
-            keep: Mapping[str, str] | None = None) -> DockerfileResult:
+            keep: Mapping[str, str] | None = None, targets: frozenset[str] = frozenset()) -> DockerfileResult:
     """Findings of ``data`` and its migrated bytes. Raises ParseError for a file BuildKit rejects.
 
-    ``keep`` maps ARG names to the reason they must stay as they are (a file that passes the build arg
-    cannot be rewritten): their secrets are reported for a human and left unchanged.
-
-    ``context_dir`` is the build context, where committed tool configuration (``.npmrc``) says which
-    variables a build step reads without naming them. ``plan_only`` (``--check``) stops at the
+    ``context_dir`` is the build context: its tool configuration (``.npmrc``) says which variables a
+    build step reads without naming them, and what COPY takes from it. ``targets`` are the stage names
+    other files build (``--target``): their ENV reaches an image someone runs. ``keep`` maps ARG names
+    to the reason they must stay as they are (a file that passes the build arg cannot be rewritten):
+    their secrets are reported for a human and left unchanged. ``plan_only`` (``--check``) stops at the
     findings: ``new`` is then ``b""`` when a fix is pending, never the rewritten bytes.
     """
     df = parse(data)
     if not _maybe_secret(data, config):
         return DockerfileResult([], None, 0, before=df)
-    before = df
+    files = read_context(context_dir, df)
     flow = analyse(df)
-    keep = keep or {}
-    first = _check(df, flow, path, config, rules, context_dir, keep)
+    ctx = Context(path, flow, config, files, targets, keep)
+    first = _check(ctx, rules)
     if plan_only:
         pending = any(h.finding.fixable and h.actions for h in first)
         return DockerfileResult(first, b"" if pending else None, 0, before=df, flow=flow)
-    hits = first
-    current = data
+    served = _consumers(ctx, first)
     passes = 0
     try:
-        while passes < MAX_PASSES:
-            actions = [a for h in hits if h.finding.fixable for a in h.actions]
-            if not actions:
-                break
-            passes += 1
-            new = _apply(df, actions)
-            if new == current:
-                break
-            df = parse(new)
-            current = new
-            hits = check(df, path, config, rules, context_dir, keep)
-        else:
-            raise RewriteError(f"the rewrite did not settle after {MAX_PASSES} passes")
+        current, after, passes = _passes(df, first, path, config, rules, files, targets, keep)
+        if current != data:
+            check_served(after, check_runs(df, after), served)
     except RewriteError as e:
-        # ruff's "Reverting all changes": the file stays as it is, its findings go to a human
         for h in first:
             if h.finding.fixable:
                 h.finding = replace(h.finding, fixable=False, fix=f"not rewritten: {e}")
                 h.actions, h.build_secrets, h.moved = [], {}, {}
-        return DockerfileResult(first, None, passes, notes=[f"left unchanged: {e}"], before=before, flow=flow)
+        return DockerfileResult(first, None, passes, notes=[f"left unchanged: {e}"], before=df, flow=flow)
     changed = current != data
-    return DockerfileResult(first, current if changed else None, passes, before=before,
-                            after=df if changed else None, flow=flow)
+    return DockerfileResult(first, current if changed else None, passes, before=df,
+                            after=after if changed else None, flow=flow)
 
 
-def _apply(df: Dockerfile, actions: list[Action]) -> bytes:
+def _consumers(ctx: Context, hits: list[Hit]) -> list[tuple[int, str, str]]:
+    """(RUN, variable, secret id) for each consumer the fixes being applied must keep serving."""
+    applied = {a for h in hits if h.finding.fixable for a in h.actions}
+    out = []
+    for sp in migration.secret_plans(ctx):
+        if not sp.ok or not any(a in applied for a in sp.actions):
+            continue
+        served = {(a.ins, a.var) for a in sp.actions if isinstance(a, Mount)}
+        served |= {(a.ins, a.text.split("=", 1)[0]) for a in sp.actions if isinstance(a, InlineEnv)}
+        out += [(c.ins, c.var, sp.id) for c in sp.consumers if (c.ins, c.var) in served]
+    return out
+
+
+def _passes(df: Dockerfile, hits: list[Hit], path: str, config: Config, rules: Sequence[Rule],
+            files: ContextFiles, targets: frozenset[str], keep: Mapping[str, str] | None
+            ) -> tuple[bytes, Dockerfile, int]:
+    """Apply the safe fixes pass after pass until nothing changes: (bytes, their scan, passes)."""
+    current = df.data
+    passes = 0
+    while passes < MAX_PASSES:
+        fixes = [h.actions for h in hits if h.finding.fixable and h.actions]
+        if not fixes:
+            return current, df, passes
+        passes += 1
+        new, applied = _apply(df, fixes)
+        if new == current:
+            return current, df, passes
+        try:
+            out = parse(new)
+        except ParseError as e:
+            raise RewriteError(f"the rewritten file would not parse (line {e.line}: {e.reason})") from None
+        check_pairs(df, out, applied)
+        df, current = out, new
+        hits = check(df, path, config, rules, files, targets, keep)
+    raise RewriteError(f"the rewrite did not settle after {MAX_PASSES} passes")
+
+
+def _apply(df: Dockerfile, fixes: list[list[Action]]) -> tuple[bytes, list[Action]]:
+    """The file with as many fixes as apply together, and their actions: a fix whose edits would overlap
+    those already taken waits for the next pass (ruff's ``apply_fixes``)."""
+    every = [a for fix in fixes for a in fix]
     try:
-        new = apply_edits(df.data, plan_edits(df, actions))
-    except OverlapError as e:
-        raise RewriteError(str(e)) from None
-    try:
-        out = parse(new)
-    except ParseError as e:
-        raise RewriteError(f"the rewritten file would not parse (line {e.line}: {e.reason})") from None
-    except UnicodeError as e:  # pragma: no cover - bytes are decoded with surrogateescape
-        raise RewriteError(f"the rewritten file would not decode ({e})") from None
-    _check_pairs(df, out, actions)
-    return new
-
-
-def _pairs(df: Dockerfile) -> list[tuple[str, str, str]]:
-    return [(ins.effective, kv.key, kv.value) for ins in df.instructions for kv in ins.kvs]
-
-
-def _check_pairs(before: Dockerfile, after: Dockerfile, actions: list[Action]) -> None:
-    """The output's pairs are the input's minus the removed ones, with the set values."""
-    removed = {(a.ins, a.kv) for a in actions if isinstance(a, RemovePair)}
-    sets = {(a.ins, a.kv): a.text for a in actions if isinstance(a, SetValue)}
-    expected = []
-    for i, ins in enumerate(before.instructions):
-        for k, kv in enumerate(ins.kvs):
-            if (i, k) in removed:
-                continue
-            value = process_word(sets[(i, k)], before.escape) if (i, k) in sets else kv.value
-            expected.append((ins.effective, kv.key, value))
-    got = _pairs(after)
-    if got != expected:
-        missing = [p[1] for p in expected if p not in got]
-        extra = [p[1] for p in got if p not in expected]
-        raise RewriteError(
-            "the rewrite changed pairs it should have kept "
-            f"(missing: {', '.join(missing) or '-'}; unexpected: {', '.join(extra) or '-'})"
-        )
+        return apply_edits(df.data, plan_edits(df, every)), every
+    except OverlapError:
+        pass
+    taken: list[Action] = []
+    new = df.data
+    for fix in fixes:
+        try:
+            new = apply_edits(df.data, plan_edits(df, [*taken, *fix]))
+        except OverlapError:
+            continue
+        taken.extend(fix)
+    if not taken:
+        raise RewriteError("the fixes of this file overlap each other")
+    return new, taken

@@ -382,6 +382,6 @@ def write_rule_docs(dest: Path) -> list[Path]:
 if __name__ == "__main__":  # pragma: no cover
     import sys
 
-    target = Path(sys.argv[1]) if len(sys.argv) > 1 else Path(__file__).resolve().parents[1] / "docs" / "rules"
+    target = Path(sys.argv[1]) if len(sys.argv) > 1 else Path(__file__).resolve().parents[2] / "docs" / "rules"
     for p in write_rule_docs(target):
         print(p)

@@ -8,14 +8,13 @@ into byte edits at once, so fixes on one ENV never overlap.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, ClassVar
 
+from codemod.analysis.contextfiles import EMPTY, ContextFiles
 from codemod.analysis.flow import Flow, Pair, reference, referenced_names
 from codemod.analysis.names import NameClass
-from codemod.analysis.tools import npmrc_vars, read_context_file
 from codemod.analysis.values import ValueKind, is_secret_value
 from codemod.config import Config
 from codemod.model import RULE_CODES, Finding, Hit
@@ -30,13 +29,19 @@ class Invalid:
 
 
 class Context:
-    def __init__(self, path: str, flow: Flow, config: Config, context_dir: Path | None = None) -> None:
+    """What the rules of one Dockerfile may read: its flow, the configuration, a snapshot of its build
+    context (:class:`~codemod.analysis.contextfiles.ContextFiles`; rules do no I/O), the stages other
+    files build (``targets``), and the secrets that must stay as they are (``keep``: name -> reason)."""
+
+    def __init__(self, path: str, flow: Flow, config: Config, files: ContextFiles = EMPTY,
+                 targets: frozenset[str] = frozenset(), keep: Mapping[str, str] | None = None) -> None:
         self.path = path
         self.flow = flow
         self.config = config
-        self.context_dir = context_dir
-        self._npmrc: set[str] | None = None
-        #: per-file answers of the policy helpers (:func:`codemod.rules.buildtime.plan`), by their own keys
+        self.files = files
+        self.targets = targets
+        self.keep: Mapping[str, str] = keep or {}
+        #: per-file answers of the policy helpers (:func:`codemod.rules.migration.plan`), by their own keys
         self.memo: dict[tuple[object, ...], Any] = {}
         self._values: dict[tuple[int, int], str | None] = {}
         self._ignore: Callable[[str], bool] | None = None
@@ -118,19 +123,13 @@ class Context:
 
     def dockerignore(self) -> Callable[[str], bool] | None:
         """``excluded(relpath)`` for the build context's ``.dockerignore`` (None without a context)."""
-        if self.context_dir is None:
+        if not self.files.present:
             return None
         if self._ignore is None:
             from codemod.dockerfile.dockerignore import dockerignore_matcher
 
-            text = read_context_file(self.context_dir, ".dockerignore") or ""
-            self._ignore = dockerignore_matcher(text)
+            self._ignore = dockerignore_matcher(self.files.dockerignore or "")
         return self._ignore
-
-    def npmrc_vars(self) -> set[str]:
-        if self._npmrc is None:
-            self._npmrc = npmrc_vars(self.context_dir)
-        return self._npmrc
 
 
 class Rule:

@@ -2,26 +2,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from codemod.analysis.flow import Pair
 from codemod.model import Hit, RemovePair
+from codemod.rules import migration
 from codemod.rules.base import Context, Invalid, Rule
-from codemod.rules.buildtime import plan as buildtime_plan
-
-
-def _mounted(ctx: Context, p: Pair, bindings: set[tuple[int, int]]) -> bool:
-    """Every build step that reads ``p`` gets a secret mount (MS004), and nothing else uses it."""
-    flow = ctx.flow
-    targets = [p] if p.stage >= 0 else flow.redeclarations(p)
-    if p.stage < 0 and (len(targets) != 1 or flow.used_by_from(p)):
-        return False
-    for t in targets:
-        bp = buildtime_plan(ctx, t)
-        if bp is None or not bp.fixable:
-            return False
-        runs = {r.ins_index for r in bp.reads}
-        if t is p and ctx.other_uses(p, bindings | bp.alias_keys, skip_runs=runs):
-            return False
-    return True
 
 
 class ArgDefaultSecret(Rule):
@@ -30,8 +13,10 @@ class ArgDefaultSecret(Rule):
     Why: an ARG default is recorded in the image history (``docker history`` shows ``ARG NAME=value``), and
     every later RUN records ``|1 NAME=value`` in its step.
 
-    Fix: remove the ARG; the value comes from the runtime environment. When a RUN reads it at build time,
-    MS004 moves it to a secret mount in the same run.
+    Fix: remove the ARG; a value the container needs comes from the runtime environment. Every build step
+    that may read it keeps it: a secret mount (``required=true`` where it reads it by name or through a
+    known tool), or, for a placeholder default, the mount falls back to the placeholder. Nothing changes
+    when a consumer cannot be served.
     """
 
     KIND = "arg-default-secret"
@@ -46,6 +31,11 @@ class ArgDefaultSecret(Rule):
     INVALID = [
         Invalid("FROM a\nARG DB_PASSWORD=postgres\nUSER app\n", line=2, expected="FROM a\nUSER app\n"),
         Invalid("FROM a\nARG A=1 API_TOKEN=changeme B=2\n", line=2, expected="FROM a\nARG A=1 B=2\n"),
+        # a build step may read it (it runs code): it keeps the placeholder unless a secret is passed
+        Invalid("FROM python:3.12\nARG SECRET_KEY=dummy-secret-key\nRUN python manage.py collectstatic --noinput\n",
+                line=2, expected="FROM python:3.12\nRUN --mount=type=secret,id=secret_key "
+                'export SECRET_KEY="$(cat /run/secrets/secret_key 2>/dev/null || printf %s dummy-secret-key)" && '
+                "python manage.py collectstatic --noinput\n"),
     ]
 
     def check(self, ctx: Context) -> Iterator[Hit]:
@@ -56,13 +46,20 @@ class ArgDefaultSecret(Rule):
             secret, kind = ctx.secret(p.name, p.kv.value)
             if not secret:
                 continue
-            bindings = {(b.ins_index, b.kv_index) for b in flow.env_bindings_of(p)}
-            if ctx.other_uses(p, bindings) and not _mounted(ctx, p, bindings):
-                # read at build time: MS004 decides; the default still leaks
-                f = self.finding(ctx, p.line, p.name, fixable=False, value_class=kind.value,
-                                 fix="read by a build step: becomes a secret mount (MS004)")
-                yield Hit(f, secret_values={p.name: p.kv.value}, redact=[p.value_span])
+            redact = [p.value_span]
+            if p.stage >= 0 or not flow.redeclarations(p):
+                sp = migration.plan(ctx, p)
+                if sp is not None:
+                    yield migration.hit(self, ctx, sp, p.line, p.name, value_class=kind.value, redact=redact)
                 continue
-            f = self.finding(ctx, p.line, p.name, value_class=kind.value, fix=f"remove ARG {p.name}")
-            yield Hit(f, [RemovePair(p.ins_index, p.kv_index)], secret_values={p.name: p.kv.value},
-                      redact=[p.value_span])
+            # a global default reaches the stages that declare the ARG again: each is planned there
+            plans = [migration.plan(ctx, r) for r in flow.redeclarations(p)]
+            ok = all(sp is not None and sp.ok for sp in plans) and not flow.used_by_from(p)
+            fix = ("remove the global ARG; " + "; ".join(migration.describe(ctx, sp) for sp in plans if sp)
+                   if ok else "; ".join(sp.reason for sp in plans if sp and sp.reason) or
+                   f"{p.name} is used by a FROM line")
+            f = self.finding(ctx, p.line, p.name, fixable=ok, value_class=kind.value, fix=fix)
+            actions = [RemovePair(p.ins_index, p.kv_index), *(a for sp in plans if sp for a in sp.actions)]
+            build = {sp.id: sp.anchor.name for sp in plans if sp and sp.build_secret}
+            yield Hit(f, actions if ok else [], secret_values={p.name: p.kv.value}, redact=redact,
+                      build_secrets=build if ok else {})

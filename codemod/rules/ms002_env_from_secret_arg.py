@@ -5,40 +5,11 @@ from collections.abc import Iterator, Set
 
 from codemod.analysis.flow import Pair, reference
 from codemod.analysis.names import tokenize
-from codemod.analysis.values import ValueKind, classify_value, known_format
 from codemod.model import Action, Hit, RemovePair, SetValue
+from codemod.rules import migration
 from codemod.rules.base import Context, Invalid, Rule
-from codemod.rules.buildtime import plan as buildtime_plan
 
 _PATH_NAME = re.compile(r"_(PATH|DIR|FILE)$", re.I)
-
-
-def binds_secret(ctx: Context, env: Pair) -> tuple[Pair, ValueKind] | None:
-    """The ARG behind ``ENV NAME=$ARG`` when the pair carries a secret into the image."""
-    ref = reference(env.kv.value)
-    if ref is None:
-        return None
-    arg = ctx.flow.arg_at(env.ins_index, ref[0])
-    if arg is None:
-        return None
-    bp = buildtime_plan(ctx, arg)
-    if bp is not None and (env.ins_index, env.kv_index) in bp.alias_keys:
-        return None  # an alias a build step reads: MS004 mounts the secret and drops the alias
-    value, _ = ctx.resolved(env)
-    kind = classify_value(value) if value is not None else ValueKind.REFERENCE
-    if value is not None and known_format(value):
-        return arg, ValueKind.REAL
-    if kind in (ValueKind.NOT_SECRET,):
-        return None
-    for name in (env.name, arg.name):
-        nc = ctx.name_class(name)
-        if not nc.secret:
-            continue
-        if not nc.weak:
-            return arg, kind
-        if kind in (ValueKind.REAL, ValueKind.PLACEHOLDER):
-            return arg, kind
-    return None
 
 
 def group_of(name: str) -> str:
@@ -51,9 +22,11 @@ class EnvFromSecretArg(Rule):
 
     Why: ENV values are in the image config (``docker inspect``) for anyone who pulls the image.
 
-    Fix: remove the pair and the ARG behind it; the value is runtime configuration now. When the ARG had
-    a default of its own, the plain settings of the same group bound the same way (``SUPABASE_URL``,
-    ``POSTGRES_HOST``) move to runtime configuration too, and in-image paths among them become literal ENV.
+    Fix: remove the pair and the ARG behind it. An ENV that reaches an image someone runs becomes runtime
+    configuration; build steps that read it (or may) get a secret mount; an ENV only build steps read
+    (a builder stage) becomes mounts only. When the ARG had a default of its own, the plain settings of
+    the same group bound the same way (``SUPABASE_URL``, ``POSTGRES_HOST``) move to runtime configuration
+    too, and in-image paths among them become literal ENV.
     """
 
     KIND = "env-from-secret-arg"
@@ -74,20 +47,20 @@ class EnvFromSecretArg(Rule):
             expected="FROM a\n\nENV X_DATA_DIR=/data \\\n    OTHER=1\n",
             variable="X_PASSWORD",
         ),
+        # a builder stage: the build step keeps the token, nothing goes to run time
+        Invalid("FROM maven:3 AS build\nARG MAVEN_TOKEN\nENV MAVEN_TOKEN=$MAVEN_TOKEN\nRUN mvn -B package\n"
+                "FROM eclipse-temurin:21\nCOPY --from=build /app.jar /app.jar\n", line=3, variable="MAVEN_TOKEN",
+                expected="FROM maven:3 AS build\nRUN --mount=type=secret,id=maven_token "
+                'if [ -f /run/secrets/maven_token ]; then export MAVEN_TOKEN="$(cat /run/secrets/maven_token)"; '
+                "fi && mvn -B package\nFROM eclipse-temurin:21\nCOPY --from=build /app.jar /app.jar\n"),
     ]
 
     def check(self, ctx: Context) -> Iterator[Hit]:
         flow = ctx.flow
-        flagged: dict[tuple[int, int], tuple[Pair, Pair, ValueKind]] = {}
+        flagged: dict[tuple[int, int], tuple[Pair, Pair, str]] = {}
         for p in flow.pairs:
-            if p.what == "ENV":
-                hit = binds_secret(ctx, p)
-                if hit is not None:
-                    flagged[(p.ins_index, p.kv_index)] = (p, hit[0], hit[1])
-        #: the flagged pairs bound to each ARG, by the ARG's (ins_index, kv_index)
-        by_arg: dict[tuple[int, int], set[tuple[int, int]]] = {}
-        for k, (_, a, _) in flagged.items():
-            by_arg.setdefault((a.ins_index, a.kv_index), set()).add(k)
+            if p.what == "ENV" and (bound := migration.bound_secret(ctx, p)) is not None:
+                flagged[(p.ins_index, p.kv_index)] = (p, bound[0], bound[1].value)
         #: (stage, group) -> the ENV pairs there whose whole value is a plain ``$NAME``, and that NAME, in file order
         members: dict[tuple[int, str], list[tuple[Pair, str]]] = {}
         for p in flow.pairs:
@@ -95,22 +68,18 @@ class EnvFromSecretArg(Rule):
                 members.setdefault((p.stage, group_of(p.name)), []).append((p, ref[0]))
         grouped: set[tuple[int, str]] = set()
         for env, arg, kind in flagged.values():
-            actions: list[Action] = [RemovePair(env.ins_index, env.kv_index)]
-            removed = by_arg[(arg.ins_index, arg.kv_index)]
-            if not ctx.other_uses(arg, removed):
-                actions.append(RemovePair(arg.ins_index, arg.kv_index))
-            moved: dict[str, str | None] = {env.name: None}
-            secret_values = {}
-            default = flow.arg_default(arg)
-            if default:
-                secret_values[env.name] = default
+            sp = migration.plan(ctx, arg)
+            if sp is None:
+                continue
+            extra: list[Action] = []
+            moved: dict[str, str | None] = {}
+            if sp.ok and flow.arg_default(arg) and env.name in sp.runtime:
                 group = (env.stage, group_of(env.name))
                 if group not in grouped:
                     grouped.add(group)
-                    self._move_group(ctx, members.get(group, []), flagged.keys(), actions, moved)
-            f = self.finding(ctx, env.line, env.name, value_class=kind.value, arg=arg.name,
-                             fix=f"remove ENV {env.name}; provide it at runtime")
-            yield Hit(f, actions, secret_values=secret_values, moved=moved)
+                    self._move_group(ctx, members.get(group, []), flagged.keys(), extra, moved)
+            yield migration.hit(self, ctx, sp, env.line, env.name, value_class=kind, extra=extra, moved=moved,
+                                arg=arg.name)
 
     def _move_group(self, ctx: Context, members: list[tuple[Pair, str]], flagged: Set[tuple[int, int]],
                     actions: list[Action], moved: dict[str, str | None]) -> None:

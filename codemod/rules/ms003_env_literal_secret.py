@@ -1,15 +1,10 @@
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 
-from codemod.analysis.flow import reference
-from codemod.analysis.values import ValueKind
-from codemod.model import Action, Hit, InlineEnv, RemovePair
+from codemod.model import Hit
+from codemod.rules import migration
 from codemod.rules.base import Context, Invalid, Rule
-
-#: build steps known to need *some* value for these names, not the real one
-_IMPLICIT = (re.compile(r"\bmanage\.py\b"), re.compile(r"SECRET_KEY$"))
 
 
 class EnvLiteralSecret(Rule):
@@ -17,9 +12,10 @@ class EnvLiteralSecret(Rule):
 
     Why: ENV values are in the image config and history of every copy of the image.
 
-    Fix: remove the pair; the runtime supplies it. A later build step known to need some value
-    (Django's ``manage.py`` and ``SECRET_KEY``) gets a placeholder inline on its RUN. A step that reads
-    the real value with ``$NAME`` needs a secret mount and is left to a human.
+    Fix: remove the pair; the runtime supplies it. A later build step that reads it (or may: it runs
+    code) keeps a value: a placeholder goes inline on its RUN (``export SECRET_KEY=... && ``), a real
+    value comes from a secret mount. An exec-form or heredoc RUN that needs the placeholder is left to a
+    human.
     """
 
     KIND = "env-literal-secret"
@@ -33,36 +29,15 @@ class EnvLiteralSecret(Rule):
     ]
     INVALID = [
         Invalid("FROM a\nENV A=1 DB_PASSWORD=hunter2hunter2 B=2\n", line=2, expected="FROM a\nENV A=1 B=2\n"),
-        Invalid("FROM a\nENV DJANGO_SECRET_KEY changeme\nRUN python manage.py collectstatic\n", line=2,
-                expected="FROM a\nRUN DJANGO_SECRET_KEY=changeme python manage.py collectstatic\n"),
+        Invalid("FROM a\nENV DJANGO_SECRET_KEY changeme\nRUN pip install -r r.txt && python manage.py collectstatic\n",
+                line=2, expected="FROM a\nRUN export DJANGO_SECRET_KEY=changeme && pip install -r r.txt && "
+                "python manage.py collectstatic\n"),
     ]
 
     def check(self, ctx: Context) -> Iterator[Hit]:
-        flow = ctx.flow
-        for p in flow.pairs:
+        for p in ctx.flow.pairs:
             if p.what != "ENV":
                 continue
-            ref = reference(p.kv.value)
-            if ref is not None and flow.arg_at(p.ins_index, ref[0]) is not None:
-                continue  # ENV X=$ARG: MS002
-            value, _ = ctx.resolved(p)
-            secret, kind = ctx.secret(p.name, value)
-            if not secret or value is None:
-                continue
-            actions: list[Action] = [RemovePair(p.ins_index, p.kv_index)]
-            fixable = True
-            fix = f"remove ENV {p.name}; provide it at runtime"
-            # only a RUN naming it, or (a SECRET_KEY) any RUN, can change the fix
-            for i in flow.runs_naming(p, every=bool(_IMPLICIT[1].search(p.name))):
-                if flow.env_at(i, p.name) is not p:
-                    continue
-                ins = flow.df.instructions[i]
-                if p.name in flow.names(i):
-                    fixable, fix = False, f"RUN on line {ins.start_line + 1} reads it: needs a secret mount"
-                    break
-                if _IMPLICIT[0].search(ins.original) and _IMPLICIT[1].search(p.name) and not ins.json:
-                    placeholder = p.kv.raw if kind is ValueKind.PLACEHOLDER else "placeholder"
-                    actions.append(InlineEnv(i, f"{p.name}={placeholder}"))
-            f = self.finding(ctx, p.line, p.name, fixable=fixable, value_class=kind.value, fix=fix)
-            yield Hit(f, actions if fixable else [], secret_values={p.name: value}, moved={p.name: None},
-                      redact=[p.value_span])
+            sp = migration.plan(ctx, p)
+            if sp is not None:
+                yield migration.hit(self, ctx, sp, p.line, p.name, redact=[p.value_span])

@@ -1,9 +1,7 @@
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Iterator
-from pathlib import Path
 
 from codemod.model import Hit
 from codemod.rules.base import Context, Invalid, Rule
@@ -13,17 +11,6 @@ _CREDENTIAL_FILES = re.compile(
     r"^(?:\.netrc|_netrc|\.git-credentials|\.pypirc|id_rsa|id_dsa|id_ecdsa|id_ed25519|\.env|"
     r"\.env\.(?!example$|sample$|template$|dist$)[^/]+|credentials\.json|service-account.*\.json)$"
 )
-#: an .npmrc/.yarnrc line with a literal token (not a ${VAR} the tool expands at build time)
-_NPMRC_LITERAL = re.compile(rb"(?m)(?:_authToken|_auth|_password|npmAuthToken)\s*[=:]\s*[\"']?(?!\$\{)[^\s\"'$]{8,}")
-
-
-def _npmrc_has_token(path: Path) -> bool:
-    try:
-        return path.is_file() and path.stat().st_size < 1 << 20 and bool(_NPMRC_LITERAL.search(path.read_bytes()))
-    except OSError:
-        return False
-
-
 class CredentialFileCopied(Rule):
     """What it does: flags a COPY/ADD that puts a credential file into the image: ``.netrc``, ``id_rsa``,
     ``.git-credentials``, ``.pypirc``, a live ``.env``, an ``.npmrc`` holding a literal token, whether named
@@ -72,25 +59,21 @@ class CredentialFileCopied(Rule):
             return []
         if _CREDENTIAL_FILES.match(base):
             return [base]
-        context = ctx.context_dir
+        files = ctx.files
         if base in (".npmrc", ".yarnrc", ".yarnrc.yml"):
-            return [base] if context is not None and _npmrc_has_token(context / src) else []
-        if context is None or base not in (".", "*"):
+            return [base] if src.removeprefix("./") in files.npmrc_with_token else []
+        if not files.present or base not in (".", "*"):
             return []
-        directory = context / (src.rsplit("/", 1)[0] if "/" in src else "")
-        found = []
-        try:
-            with os.scandir(directory) as entries:  # d_type: no stat per entry
-                names = sorted(e.name for e in entries
-                               if (_CREDENTIAL_FILES.match(e.name) or e.name == ".npmrc") and e.is_file())
-        except OSError:
-            return []
+        directory = src.rsplit("/", 1)[0] if "/" in src else ""
+        directory = "" if directory == "." else directory.removeprefix("./")
+        names = sorted(n for n in files.listing.get(directory, ()) if _CREDENTIAL_FILES.match(n) or n == ".npmrc")
         # the .dockerignore is read only when a credential file is there to be kept out (once per file: ctx keeps it)
         ignored = ctx.dockerignore() if names else None
+        found = []
         for name in names:
-            rel = (directory / name).relative_to(context).as_posix()
+            rel = f"{directory}/{name}" if directory else name
             if ignored is not None and ignored(rel):
                 continue
-            if _CREDENTIAL_FILES.match(name) or (name == ".npmrc" and _npmrc_has_token(directory / name)):
+            if _CREDENTIAL_FILES.match(name) or rel in files.npmrc_with_token:
                 found.append(name)
         return found

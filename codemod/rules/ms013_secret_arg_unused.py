@@ -2,18 +2,19 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from codemod.model import Hit, RemovePair
+from codemod.model import Hit
+from codemod.rules import migration
 from codemod.rules.base import Context, Invalid, Rule
-from codemod.rules.buildtime import plan as buildtime_plan
 
 
 class SecretArgUnused(Rule):
-    """What it does: flags a secret-named ``ARG NAME`` without a default that nothing reads.
+    """What it does: flags a secret-named ``ARG NAME`` without a default that nothing in its scope can
+    read: no RUN names it, runs a tool known to read it, or runs code that may read it.
 
     Why: it still accepts ``--build-arg NAME=...``, and BuildKit then records the value in the
     history of every later RUN (``|1 NAME=value``).
 
-    Fix: remove the ARG.
+    Fix: remove the ARG (and the build args that feed it).
     """
 
     KIND = "secret-arg-unused"
@@ -22,20 +23,18 @@ class SecretArgUnused(Rule):
         "FROM a\nARG NPM_TOKEN\nRUN npm ci --token $NPM_TOKEN\n",
         "FROM a\nARG APP_VERSION\nRUN true\n",
         "FROM a\nARG AUTH_PROVIDER\n",
+        # npm ci runs install scripts, which may read it: not unused
+        "FROM a\nARG NPM_TOKEN\nRUN npm ci\n",
     ]
-    INVALID = [Invalid("FROM a\nARG NPM_TOKEN\nRUN npm ci\n", line=2, expected="FROM a\nRUN npm ci\n")]
+    INVALID = [Invalid("FROM a\nARG NPM_TOKEN\nRUN apt-get update && mkdir -p /app\n", line=2,
+                       expected="FROM a\nRUN apt-get update && mkdir -p /app\n")]
 
     def check(self, ctx: Context) -> Iterator[Hit]:
         flow = ctx.flow
-        for p in flow.pairs:
-            if p.what != "ARG" or p.kv.has_value:
+        for sp in migration.secret_plans(ctx):
+            p = sp.anchor
+            if p.what != "ARG" or p.kv.has_value or flow.arg_default(p) is not None:
                 continue
-            nc = ctx.name_class(p.name)
-            if not nc.secret or nc.weak:
+            if sp.consumers or sp.bindings or not sp.ok:
                 continue
-            if p.stage >= 0 and flow.arg_default(p) is not None:
-                continue  # re-declares a global ARG: judged there
-            if flow.env_bindings_of(p) or ctx.other_uses(p, set()) or buildtime_plan(ctx, p) is not None:
-                continue
-            f = self.finding(ctx, p.line, p.name, fix=f"remove ARG {p.name}")
-            yield Hit(f, [RemovePair(p.ins_index, p.kv_index)])
+            yield migration.hit(self, ctx, sp, p.line, p.name)

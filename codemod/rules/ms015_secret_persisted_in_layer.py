@@ -3,32 +3,37 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from codemod.model import Hit
+from codemod.rules import migration
 from codemod.rules.base import Context, Invalid, Rule
-from codemod.rules.buildtime import plan as buildtime_plan
 
 
 class SecretPersistedInLayer(Rule):
-    """What it does: flags a RUN that writes a build secret somewhere that outlives the step (``> .npmrc``,
-    ``npm config set``, ``git config ... insteadOf``) without undoing it, when no following RUN of the
-    stage can be merged with it.
+    """What it does: flags a RUN that writes a secret somewhere that outlives the step (``> .npmrc``,
+    ``npm config set``, ``bundle config``, ``git clone https://user:$TOKEN@...``, ``huggingface-cli
+    login``, ``poetry config http-basic``) when no undo known to remove every copy can be added.
 
-    Why: a secret mount keeps the token out of the history, but a file the step writes stays in its layer.
+    Why: a secret mount keeps the token out of the history, but a file the step writes stays in its layer
+    (and reaches the final image through ``COPY --from``).
 
-    Fix: none automatic: move the write and the command that needs it into one RUN and delete the file
-    at its end. The ARG is left as is until then.
+    Fix: none automatic: write and use the credential in one RUN and delete it there, or pass it to the
+    tool through its environment variable. The secret is left as it is until then.
     """
 
     KIND = "secret-persisted-in-layer"
-    MESSAGE = "RUN writes build secret {name} into the layer ({what}) and nothing undoes it"
+    MESSAGE = "RUN writes secret {name} into the layer ({what}) and nothing undoes it"
     VALID = ['FROM node:20\nARG NPM_TOKEN\nRUN echo "x=${NPM_TOKEN}" > .npmrc && npm ci && rm -f .npmrc\n']
-    INVALID = [Invalid('FROM node:20\nARG NPM_TOKEN\nRUN echo "x=${NPM_TOKEN}" > .npmrc\nUSER node\n', line=3)]
+    INVALID = [
+        Invalid('FROM node:20\nARG NPM_TOKEN\nRUN echo "x=${NPM_TOKEN}" >> .npmrc\nRUN npm ci\nRUN npm test\n',
+                line=3),
+        # the URL, token included, stays in /src/lib/.git/config
+        Invalid("FROM alpine/git\nARG GITHUB_TOKEN\n"
+                "RUN git clone https://x-access-token:${GITHUB_TOKEN}@github.com/acme/lib.git /src/lib\n", line=3),
+    ]
 
     def check(self, ctx: Context) -> Iterator[Hit]:
-        for p in ctx.flow.pairs:
-            bp = buildtime_plan(ctx, p)
-            if bp is None:
-                continue
-            for i, what in bp.persisted:
+        for sp in migration.secret_plans(ctx):
+            for i, what in sp.persisted:
                 line = ctx.flow.df.instructions[i].start_line
-                yield Hit(self.finding(ctx, line, p.name, fixable=False, what=what,
-                                       fix="write and use the token in one RUN, then delete it"))
+                yield Hit(self.finding(ctx, line, sp.anchor.name, fixable=False, what=what,
+                                       fix="write and use the credential in one RUN and remove it there, "
+                                           "or pass it through the tool's environment variable"))
