@@ -53,7 +53,8 @@ def _r(name: str, program: str, variables: str, example: str, example_var: str, 
 
 
 READERS: tuple[Reader, ...] = (
-    _r("npm", r"^(?:npm|npx|yarn|yarnpkg|pnpm|pnpx|corepack)$", r"^[A-Za-z_][A-Za-z0-9_]*$",
+    # pnpm 10.34+ no longer expands ${X} in a project .npmrc (docs/tool-behaviour.md): it may read it only
+    _r("npm", r"^(?:npm|npx|yarn|yarnpkg|corepack)$", r"^[A-Za-z_][A-Za-z0-9_]*$",
        "npm ci", "NPM_TOKEN", via="npmrc"),
     _r("npm config from the environment", r"^(?:npm|npx|pnpm)$", r"^(?i:npm_config_\w+)$",
        "npm ci", "NPM_CONFIG__AUTH"),
@@ -64,7 +65,8 @@ READERS: tuple[Reader, ...] = (
     _r("poetry", r"^poetry$", r"^POETRY_\w+$", "poetry install --no-root", "POETRY_HTTP_BASIC_PRIVATE_PASSWORD"),
     _r("pipenv", r"^pipenv$", r"^(?:PIPENV_\w+|PIP_\w+)$", "pipenv install --deploy", "PIP_INDEX_URL"),
     _r("twine", r"^twine$", r"^TWINE_\w+$", "twine upload dist/*", "TWINE_PASSWORD"),
-    _r("bundler", r"^(?:bundle|bundler)$", r"^(?i:BUNDLE_\w+)$", "bundle install --jobs 4",
+    # bundler reads the upper-case spelling only (docs/tool-behaviour.md)
+    _r("bundler", r"^(?:bundle|bundler)$", r"^BUNDLE_[A-Z0-9_]+$", "bundle install --jobs 4",
        "BUNDLE_GEMS__CONTRIBSYS__COM"),
     _r("rubygems", r"^gem$", r"^GEM_HOST_API_KEY$", "gem push pkg.gem", "GEM_HOST_API_KEY"),
     _r("rails", r"^(?:rails|rake|bin/rails|\./bin/rails|bin/rake|\./bin/rake)$",
@@ -88,7 +90,6 @@ READERS: tuple[Reader, ...] = (
     _r("terraform", r"^(?:terraform|tofu)$", r"^(?:TF_VAR_\w+|TF_TOKEN_\w+)$", "terraform init",
        "TF_TOKEN_app_terraform_io"),
     _r("vault", r"^vault$", r"^VAULT_\w+$", "vault kv get secret/app", "VAULT_TOKEN"),
-    _r("docker", r"^docker$", r"^DOCKER_\w+$", "docker pull registry.example.com/x", "DOCKER_AUTH_CONFIG"),
     _r("nuget", r"^(?:dotnet|nuget)$", r"^(?:NUGET_\w+|VSS_NUGET_\w+)$", "dotnet restore", "VSS_NUGET_ACCESSTOKEN"),
 )
 
@@ -181,18 +182,20 @@ WRITERS: tuple[Writer, ...] = (
            "git clone with credentials in the URL (.git/config)", None,
            "git clone https://x-access-token:${GITHUB_TOKEN}@github.com/acme/lib.git /src/lib"),
     Writer("git credential store", re.compile(r"^git\s+credential(?:-store)?\s+(?:approve|store)\b"),
-           "git credential store (.git-credentials)", None, "git credential approve"),
+           "git credential store (.git-credentials)", None,
+           "printf 'protocol=https\\nhost=github.com\\nusername=x\\npassword=%s\\n' \"$GITHUB_TOKEN\" "
+           "| git credential approve"),
     Writer("huggingface login", re.compile(r"^(?:huggingface-cli\s+login|hf\s+auth\s+login)\b"),
            "huggingface login (token file)", None, "huggingface-cli login --token $HF_TOKEN"),
     Writer("docker login", re.compile(r"^docker\s+login\b(?:.*\s)?(?P<registry>[a-z0-9.-]+\.[a-z]{2,}(?::\d+)?)\s*$"),
            "docker login (~/.docker/config.json)", "docker logout {registry}",
            "docker login -u ci -p $REGISTRY_PASSWORD registry.example.com"),
     Writer("docker login (default registry)", re.compile(r"^docker\s+login\b"), "docker login (~/.docker/config.json)",
-           None, "docker login -u ci -p $REGISTRY_PASSWORD"),
+           None, 'echo "$REGISTRY_PASSWORD" | docker login -u ci --password-stdin'),
     Writer("gh auth login", re.compile(r"^gh\s+auth\s+login\b"), "gh auth login (hosts.yml)", None,
            "gh auth login --with-token"),
     Writer("npm login", re.compile(r"^(?:npm|yarn|pnpm)\s+(?:login|adduser)\b"), "npm login (~/.npmrc)", None,
-           "npm login --registry https://npm.example.com"),
+           'printf "ci\\n%s\\n" "$NPM_PASSWORD" | npm login --registry https://npm.example.com'),
     Writer("cargo login", re.compile(r"^cargo\s+login\b"), "cargo login (credentials.toml)", None,
            "cargo login $CARGO_TOKEN"),
     Writer("aws configure", re.compile(r"^aws\s+configure\s+set\b"), "aws configure set (~/.aws/credentials)", None,

@@ -253,6 +253,7 @@ def persisted(ins: Instruction, var: str, files: ContextFiles) -> list[Persisted
     cmds = _all_commands(cmds)
     out: list[Persisted] = []
     reads_tool = bool(tool_reader(cmds, var, files))
+    fed = False  # the command before pipes the secret into this one
     for k, c in enumerate(cmds):
         text = c.raw
         names_it = _refs(text, var)
@@ -278,17 +279,20 @@ def persisted(ins: Instruction, var: str, files: ContextFiles) -> list[Persisted
                 out.append(Persisted(f"writes {path}", undo, path))
         for w in WRITERS:
             m = w.pattern.match(_strip_wrappers(c))
-            if m is None or not (names_it or reads_tool):
+            if m is None:
                 continue
+            if not (names_it or fed or reads_tool):
+                break
             if w.name == "git clone with credentials":
                 dest = _clone_dest(c)
                 if dest and _removed_later(cmds, k, dest):
-                    continue
+                    break
             groups = {key: (val or "") for key, val in m.groupdict().items()}
             undo = w.undo.format(**groups) if w.undo else None
-            if _undone_later(w, groups, undo, cmds[k + 1 :]):
-                continue
-            out.append(Persisted(w.what.format(**groups), undo))
+            if not _undone_later(w, groups, undo, cmds[k + 1 :]):
+                out.append(Persisted(w.what.format(**groups), undo))
+            break
+        fed = (names_it or fed) and c.then == "|"
     return out
 
 

@@ -230,8 +230,10 @@ def _find_consumers(ctx: Context, sp: SecretPlan) -> None:
 
 def _prefix_kind(ctx: Context, sp: SecretPlan) -> str:
     """How a consuming RUN gets the value: ``mount``, ``fallback`` (a mount falling back to the ARG's
-    placeholder default) or ``inline`` (an ENV's placeholder, written on the RUN)."""
-    if sp.value_kind is ValueKind.PLACEHOLDER and sp.value:
+    default) or ``inline`` (an ENV's value, written on the RUN). A default that is not real-looking (a
+    placeholder, a plain dev value) is what a build step saw unless a build passed another: it stays its
+    fallback. A real-looking one must leave the file: the step reads it from a secret mount."""
+    if sp.value and sp.value_kind in (ValueKind.PLACEHOLDER, ValueKind.PLAIN):
         return "fallback" if sp.anchor.what == "ARG" else "inline"
     return "mount"
 
@@ -396,6 +398,8 @@ def describe(ctx: Context, sp: SecretPlan) -> str:
         lines = ", ".join(f"{df.instructions[i].start_line + 1}" + ("" if req else " (may read it: not required)")
                           for i, req in mounts)
         parts.append(f"mount secret {sp.id} on RUN line {lines}; build with --secret id={sp.id},env={sp.anchor.name}")
+    if any(m.fallback is not None for m in sp.mounts):
+        parts.append("without a secret the step sees the old default, as before")
     inline = sorted({a.ins for a in sp.actions if isinstance(a, InlineEnv)})
     if inline:
         parts.append("the placeholder goes inline on RUN line " + ", ".join(str(df.instructions[i].start_line + 1)
