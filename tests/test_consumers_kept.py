@@ -76,7 +76,8 @@ def test_an_npmrc_copied_in_under_another_name_is_read_by_npm(tmp_path: Path) ->
 def test_a_builder_stage_binding_becomes_mounts_only() -> None:
     text = ("FROM maven:3.9-eclipse-temurin-21 AS build\nWORKDIR /src\nARG MAVEN_TOKEN\nENV MAVEN_TOKEN=$MAVEN_TOKEN\n"
             "COPY . .\nRUN mvn -B -s settings.xml package -DskipTests\n\n"
-            "FROM eclipse-temurin:21-jre\nCOPY --from=build /src/target/app.jar /app.jar\nCMD [\"java\", \"-jar\", \"/app.jar\"]\n")
+            "FROM eclipse-temurin:21-jre\nCOPY --from=build /src/target/app.jar /app.jar\n"
+            'CMD ["java", "-jar", "/app.jar"]\n')
     new, hits, moved = _migrate(text)
     assert "MAVEN_TOKEN" not in moved  # nothing goes to run time: the runtime image never had it
     assert "--mount=type=secret,id=maven_token" in _run_line(new, "mvn -B")
@@ -96,7 +97,8 @@ def test_maven_settings_naming_the_variable_make_the_mount_required(tmp_path: Pa
 
 def test_a_runtime_secret_read_by_a_build_step_goes_to_run_time_and_to_that_step() -> None:
     text = ("FROM ruby:3.3-slim\nWORKDIR /app\nCOPY . .\nRUN bundle install\nARG DATABASE_PASSWORD\n"
-            "ENV DATABASE_PASSWORD=$DATABASE_PASSWORD\nRUN bundle exec rake db:migrate\nCMD [\"bin/rails\", \"server\"]\n")
+            "ENV DATABASE_PASSWORD=$DATABASE_PASSWORD\nRUN bundle exec rake db:migrate\n"
+            'CMD ["bin/rails", "server"]\n')
     new, hits, moved = _migrate(text)
     assert moved == "DATABASE_PASSWORD"
     line = _run_line(new, "db:migrate")
