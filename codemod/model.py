@@ -13,26 +13,6 @@ from typing import Generic, TypeVar
 
 from codemod.discover import Discovered
 
-#: kind -> stable rule code (the JSON ``kind`` and the SARIF ``ruleId``).
-RULE_CODES: dict[str, str] = {
-    "arg-default-secret": "MS001",
-    "env-from-secret-arg": "MS002",
-    "env-literal-secret": "MS003",
-    "buildtime-secret-in-run": "MS004",
-    "compose-build-arg-secret": "MS005",
-    "workflow-build-arg-secret": "MS006",
-    "script-build-arg-secret": "MS007",
-    "python-env-secret-default": "MS008",
-    "committed-env-secret": "MS009",
-    "credential-in-value": "MS010",
-    "credential-file-copied": "MS011",
-    "env-embeds-secret": "MS012",
-    "secret-arg-unused": "MS013",
-    "env-file-not-ignored": "MS014",
-    "secret-persisted-in-layer": "MS015",
-}
-CODE_KINDS: dict[str, str] = {code: kind for kind, code in RULE_CODES.items()}
-
 
 @dataclass(frozen=True)
 class Finding:
@@ -56,10 +36,16 @@ class Finding:
     fix: str = ""
     suppressed: bool = False
     extra: tuple[tuple[str, str], ...] = field(default=())
+    #: the rule's stable code (``MS001``), from the registry (:data:`codemod.rules.RULE_CODES`)
+    code: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.code:
+            raise ValueError(f"a finding of kind {self.kind!r} needs its rule code")
 
     @property
     def rule(self) -> str:
-        return RULE_CODES[self.kind]
+        return self.code
 
     def sort_key(self) -> tuple[str, int, int, str, str]:
         return (self.path, self.line, self.column, self.rule, self.variable)

@@ -5,6 +5,8 @@ from pathlib import Path
 
 import pytest
 
+from codemod.model import Finding
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "bench"))  # the synthetic-repository generator is shared with make bench
 FIXTURES = ROOT / "fixtures"
@@ -71,3 +73,11 @@ def cli():
         return r.exit_code, r.stdout, r.stderr
 
     return _run
+
+
+def finding(*args: object, **kw: object) -> Finding:
+    """A :class:`Finding` with the code the registry gives its kind (the 4th argument or ``kind=``)."""
+    from codemod.rules import RULE_CODES
+
+    kind = str(args[3] if len(args) > 3 else kw["kind"])
+    return Finding(*args, code=RULE_CODES[kind], **kw)  # type: ignore[arg-type]

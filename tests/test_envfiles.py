@@ -11,7 +11,7 @@ import pytest
 
 from codemod.audit.envfiles import EnvPair, envfile_findings, is_example, is_reference, parse_env
 from codemod.config import Config
-from codemod.model import RULE_CODES
+from codemod.rules import RULE_CODES
 
 # Fake tokens are assembled at runtime (fixed seed) so no secret scanner flags this file.
 _RNG = random.Random(31337)

@@ -15,7 +15,8 @@ from codemod.analysis.flow import analyse
 from codemod.app import _migration, analyse_dockerfile
 from codemod.config import Config
 from codemod.dockerfile import scanner
-from codemod.fix.loop import _PREFILTER, migrate
+from codemod.fix.loop import migrate
+from codemod.rules import trigger_pattern
 
 #: characters that steer the scanner: Go spaces, quotes, both escapes, flags, ``=``, ``$``
 _SCANNER_TEXT = st.text(alphabet=" \t\v\f\r\u3000\x85\xa0\x1cab-=\"'\\`$", max_size=24)
@@ -91,8 +92,9 @@ def test_a_value_that_cannot_embed_a_credential_matches_no_pattern(value: str) -
                  st.text(alphabet="PaSsWoRdToKeNkEyAKIAghp_sG.://@ \t\nCOPY.onbuildADD", max_size=60)
                  .map(str.encode)))
 def test_prefilter_on_lower_case_bytes_is_the_case_insensitive_search(data: bytes) -> None:
-    case_insensitive = re.compile(b"(?i)" + _PREFILTER.pattern)
-    assert (_PREFILTER.search(data.lower()) is None) == (case_insensitive.search(data) is None)
+    prefilter = trigger_pattern()
+    case_insensitive = re.compile(b"(?i)" + prefilter.pattern)
+    assert (prefilter.search(data.lower()) is None) == (case_insensitive.search(data) is None)
 
 
 # --- caches: per file, per build context, per configuration ---

@@ -123,7 +123,8 @@ def test_rewrite_errors_are_counted(capsys: pytest.CaptureFixture[str]) -> None:
                 counts[note.split("(")[0].split(" at byte")[0]] += 1
     with capsys.disabled():
         print(f"\nRewriteError in 400 generated files: {sum(counts.values())} {dict(counts)}")
-    assert sum(counts.values()) <= 40, counts  # a sudden rise is a regression
+    # today: 1 (a file whose only instruction is a secret ARG: removing it leaves no file, so it is left as is)
+    assert sum(counts.values()) <= 1, counts
 
 
 # --- refusals through the CLI: nothing written at all --------------------------

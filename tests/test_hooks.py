@@ -210,20 +210,8 @@ def test_action_structure() -> None:
     assert {"exit-code", "pending", "sarif-file"} <= set(action["outputs"])
 
 
-def _sarif_supported(tmp: Path) -> bool:
-    from typer.testing import CliRunner
-
-    from codemod.cli import app
-
-    empty = tmp / "empty"
-    empty.mkdir()
-    return CliRunner().invoke(app, ["--check", "--format", "sarif", str(empty)]).exit_code != 2
-
-
 def test_action_check_step_on_a_leaky_repository(tmp_path: Path) -> None:
     _console_script()
-    if not _sarif_supported(tmp_path):
-        pytest.skip("the CLI has no --format sarif yet")
     workspace = tmp_path / "ws"
     _repo(workspace, LEAKY)
     proc, outputs = _run_step(_action(), "check", {}, workspace, tmp_path)
@@ -241,8 +229,6 @@ def test_action_check_step_on_a_leaky_repository(tmp_path: Path) -> None:
 
 def test_action_check_step_in_a_working_directory_on_a_clean_repository(tmp_path: Path) -> None:
     _console_script()
-    if not _sarif_supported(tmp_path):
-        pytest.skip("the CLI has no --format sarif yet")
     workspace = tmp_path / "ws"
     workspace.mkdir()
     _repo(workspace / "target", CLEAN)

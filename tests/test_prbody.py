@@ -10,11 +10,13 @@ import pytest
 from codemod.model import Finding
 from codemod.output.prbody import CHECK_KEYS, CHECKLIST, REDACTED, build_pr, commit_message
 
+from conftest import finding
+
 # The values these findings were made from: none may appear anywhere.
 VALUES = ["sk_live_51HxQv2eZvKYlo2C0abcdefXYZ", "changeme-postgres-pw", "npm_AbCdEf0123456789xyzXYZ"]
 
 FINDINGS = [
-    Finding(
+    finding(
         "services/archon/Dockerfile",
         57,
         "POSTGRES_PASSWORD_DEFAULT",
@@ -22,7 +24,7 @@ FINDINGS = [
         "ARG POSTGRES_PASSWORD_DEFAULT has a default value.",
         value_class="placeholder",
     ),
-    Finding(
+    finding(
         "services/archon/Dockerfile",
         71,
         "POSTGRES_PASSWORD",
@@ -30,7 +32,7 @@ FINDINGS = [
         "ENV POSTGRES_PASSWORD is set from ARG POSTGRES_PASSWORD_DEFAULT.",
         value_class="placeholder",
     ),
-    Finding(
+    finding(
         "services/archon/Dockerfile",
         12,
         "STRIPE_SECRET_KEY",
@@ -38,7 +40,7 @@ FINDINGS = [
         "ENV STRIPE_SECRET_KEY holds a literal secret.",
         value_class="real-looking",
     ),
-    Finding(
+    finding(
         "services/web/Dockerfile",
         4,
         "NPM_TOKEN",
@@ -46,14 +48,14 @@ FINDINGS = [
         "RUN reads build arg NPM_TOKEN.",
         value_class="real-looking",
     ),
-    Finding(
+    finding(
         "compose.yaml",
         9,
         "NPM_TOKEN",
         "compose-build-arg-secret",
         "build arg NPM_TOKEN is a secret.",
     ),
-    Finding(
+    finding(
         "services/web/Dockerfile",
         8,
         "BROKER_URL",
@@ -61,7 +63,7 @@ FINDINGS = [
         "ENV BROKER_URL embeds ${PW} in a larger value.",
         fixable=False,
     ),
-    Finding(
+    finding(
         "services/web/Dockerfile",
         9,
         "LEGACY_KEY",
@@ -194,7 +196,7 @@ def test_no_secret_value_anywhere() -> None:
 
 
 def test_redact_guards_values_that_slip_into_messages() -> None:
-    leaky = Finding(
+    leaky = finding(
         "Dockerfile", 3, "API_KEY", "env-embeds-secret", f"ENV API_KEY={VALUES[0]}", fixable=False
     )
     _, body = build_pr(
@@ -212,7 +214,7 @@ def test_redact_guards_values_that_slip_into_messages() -> None:
 
 
 def test_pipes_and_backticks_in_names_do_not_break_the_table() -> None:
-    odd = Finding("odd|dir/Dockerfile", 1, "A`B", "env-literal-secret", "m")
+    odd = finding("odd|dir/Dockerfile", 1, "A`B", "env-literal-secret", "m")
     _, body = build_pr(
         [odd],
         ["odd|dir/Dockerfile"],
@@ -243,7 +245,7 @@ def test_absolute_changed_paths_match_relative_findings(
 
 
 def test_huge_migration_stays_under_githubs_body_limit() -> None:
-    many = [Finding(f"svc{i}/Dockerfile", 1, f"TOKEN_{i}", "arg-default-secret", "m") for i in range(3000)]
+    many = [finding(f"svc{i}/Dockerfile", 1, f"TOKEN_{i}", "arg-default-secret", "m") for i in range(3000)]
     _, body = build_pr(
         many,
         [f.path for f in many],

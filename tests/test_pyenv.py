@@ -29,7 +29,7 @@ from codemod.audit.python import (
     python_findings,
 )
 from codemod.config import Config
-from codemod.model import RULE_CODES
+from codemod.rules import RULE_CODES
 
 PYENV = Path(__file__).resolve().parents[1] / "fixtures" / "pyenv"
 CASES = sorted(p for p in PYENV.iterdir() if (p / "input.py").is_file())

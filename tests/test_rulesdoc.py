@@ -6,11 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from codemod.model import RULE_CODES
 from codemod.output.rulesdoc import (
-    BUILTIN,
     GENERATED,
-    SEVERITY,
     all_rule_docs,
     explain,
     parse_docstring,
@@ -19,7 +16,7 @@ from codemod.output.rulesdoc import (
     rules_table,
     write_rule_docs,
 )
-from codemod.rules import ALL_RULES
+from codemod.rules import ALL_RULES, DOCKERFILE_RULES, RULE_CODES
 
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "rules"
 CODES = sorted(RULE_CODES.values())
@@ -59,7 +56,7 @@ def test_table_lists_every_code_once_with_fix_availability() -> None:
         assert fix in ("always", "sometimes", "none")
 
 
-@pytest.mark.parametrize("rule", ALL_RULES, ids=lambda r: r.code)
+@pytest.mark.parametrize("rule", DOCKERFILE_RULES, ids=lambda r: r.code)
 def test_fix_availability_is_derived_from_the_examples(rule) -> None:  # type: ignore[no-untyped-def]
     with_fix = [c for c in rule.INVALID if c.expected is not None]
     expected = "none" if not with_fix else "always" if len(with_fix) == len(rule.INVALID) else "sometimes"
@@ -68,7 +65,7 @@ def test_fix_availability_is_derived_from_the_examples(rule) -> None:  # type: i
     assert rules_table().split(f"| {rule.code} |")[1].splitlines()[0].endswith(f"| {expected} |")
 
 
-@pytest.mark.parametrize("rule", ALL_RULES, ids=lambda r: r.code)
+@pytest.mark.parametrize("rule", DOCKERFILE_RULES, ids=lambda r: r.code)
 def test_explain_mirrors_the_rule_docstring_and_an_invalid_example(rule) -> None:  # type: ignore[no-untyped-def]
     page = explain(rule.code)
     parts = parse_docstring(rule.__doc__)
@@ -85,22 +82,25 @@ def test_explain_mirrors_the_rule_docstring_and_an_invalid_example(rule) -> None
         assert "No automatic fix" in page
 
 
-def test_codes_without_a_rule_module_have_builtin_descriptions() -> None:
-    modules = {r.code for r in ALL_RULES}
-    for code in CODES:
-        d = rule_doc(code)
-        assert d.implemented == (code in modules)
-        if code not in modules:
-            assert code in BUILTIN, f"{code} has neither a rule module nor a built-in description"
-            assert "built-in" in explain(code)
-        assert d.what and d.why and d.fix and d.references
-        assert code in SEVERITY
+@pytest.mark.parametrize("rule", [r for r in ALL_RULES if r.SOURCE != "dockerfile"], ids=lambda r: r.code)
+def test_rules_of_other_files_document_their_own_example(rule) -> None:  # type: ignore[no-untyped-def]
+    d = rule_doc(rule.code)
+    assert not d.implemented and "checker of those files" in explain(rule.code)
+    assert d.what and d.why and d.fix and d.references and d.lang != "dockerfile"
+    assert d.fix_availability == rule.FIX_AVAILABILITY in ("always", "sometimes", "none")
+    before, after = rule.EXAMPLE
+    if before:
+        assert before in explain(rule.code)
+    assert "src=-" not in before + (after or "")
 
 
-def test_builtin_examples_never_use_the_stdin_secret_form() -> None:
-    for code, b in BUILTIN.items():
-        assert "src=-" not in b.after and "src=-" not in b.before, code
-    assert "src=-` reads a file named `-`" in BUILTIN["MS007"].fix
+def test_every_code_has_a_rule_with_severity_and_words() -> None:
+    assert CODES == [r.CODE for r in ALL_RULES]
+    for r in ALL_RULES:
+        level, severity = r.SEVERITY
+        assert level in ("note", "warning", "error") and 0.1 <= float(severity) <= 10.0
+        assert bool(r.WORDS) == (r.SOURCE == "dockerfile"), r.CODE
+    assert "src=-` reads a file named `-`" in rule_doc("MS007").fix
 
 
 def test_lookup_by_code_any_case_or_kind_and_keyerror_for_unknown() -> None:

@@ -10,11 +10,11 @@ import pytest
 
 from codemod.app import RunResult, run
 from codemod.config import Config
-from codemod.model import RULE_CODES, Finding
 from codemod.output.report import Redactor
 from codemod.output.sarif import artifact_uri, to_sarif
+from codemod.rules import RULE_CODES
 
-from conftest import FIXTURES
+from conftest import FIXTURES, finding
 
 ARCHON_SECRETS = ["replace-with-service-role-key", "replace-with-anon-key", "replace-with-mcp-secret"]
 
@@ -112,8 +112,8 @@ def test_fingerprints_hash_rule_path_and_variable_not_value_or_line(tmp_path: Pa
 
 def test_suppressed_and_duplicate_findings() -> None:
     result = RunResult()
-    f = Finding("Dockerfile", 3, "NPM_TOKEN", "secret-arg-unused", "ARG NPM_TOKEN is never read", suppressed=True)
-    g = Finding("Dockerfile", 9, "NPM_TOKEN", "secret-arg-unused", "ARG NPM_TOKEN is never read", fixable=False)
+    f = finding("Dockerfile", 3, "NPM_TOKEN", "secret-arg-unused", "ARG NPM_TOKEN is never read", suppressed=True)
+    g = finding("Dockerfile", 9, "NPM_TOKEN", "secret-arg-unused", "ARG NPM_TOKEN is never read", fixable=False)
     from codemod.rules.base import Hit
 
     result.hits = [Hit(f), Hit(g)]
@@ -192,7 +192,7 @@ def test_report_schema_covers_every_kind_value_class_and_optional_field() -> Non
     from codemod.rules.base import Hit
 
     result = RunResult(errors=["x/Dockerfile:2: unterminated heredoc"])
-    result.hits = [Hit(Finding("x/Dockerfile", 2, "API_TOKEN", "arg-default-secret", "m", value_class="placeholder",
+    result.hits = [Hit(finding("x/Dockerfile", 2, "API_TOKEN", "arg-default-secret", "m", value_class="placeholder",
                                fix="remove ARG API_TOKEN", suppressed=True))]
     validator = _report_validator()
     doc = json.loads(report_json(result, Redactor(result), mode="check"))

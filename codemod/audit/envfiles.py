@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING
 from codemod.analysis.names import NameClass, classify_name
 from codemod.analysis.values import ValueKind, is_secret_value, known_format
 from codemod.model import Finding
+from codemod.rules import RULE_CODES
 
 if TYPE_CHECKING:
     from codemod.config import Config
@@ -248,7 +249,8 @@ def envfile_findings(
                            f"then remove the file from git and ignore it")
                 fix = f"rotate {pair.key}; git rm --cached {display}; add it to .gitignore"
             findings.append(Finding(
-                path=display, line=pair.line, variable=pair.key, kind=COMMITTED, message=message,
+                path=display, line=pair.line, variable=pair.key, kind=COMMITTED, code=RULE_CODES[COMMITTED],
+                message=message,
                 fixable=False, value_class=ValueKind.REAL.value, fix=fix,
             ))
 
@@ -288,7 +290,8 @@ def _not_ignored(root: Path, files: list[tuple[Path, str]], compose_env_files: l
                        f"ignore it: secrets filled in at deploy time could be committed")
             fix = f"add {rel} to .gitignore"
         out.append(Finding(
-            path=display, line=1, variable=absolute.name, kind=NOT_IGNORED, message=message,
+            path=display, line=1, variable=absolute.name, kind=NOT_IGNORED, code=RULE_CODES[NOT_IGNORED],
+            message=message,
             fixable=False, fix=fix,
         ))
     return out

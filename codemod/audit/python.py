@@ -28,6 +28,7 @@ from codemod.analysis.names import NameClass, classify_name
 from codemod.analysis.values import ValueKind, is_secret_value, known_format
 from codemod.dockerfile.dockerignore import dockerignore_matcher
 from codemod.model import Finding
+from codemod.rules import RULE_CODES
 
 if TYPE_CHECKING:
     import libcst as cst
@@ -418,6 +419,7 @@ def python_findings(
                 column=read.column,
                 variable=read.variable,
                 kind=KIND,
+                code=RULE_CODES[KIND],
                 message=message,
                 fixable=fix and replacement is not None,
                 value_class=kind.value,

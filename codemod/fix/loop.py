@@ -8,7 +8,6 @@ parse, or an output that fails a check, leaves the whole file as it was and its 
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -21,7 +20,7 @@ from codemod.fix.apply import OverlapError, apply_edits
 from codemod.fix.checks import RewriteError, check_pairs, check_runs, check_served
 from codemod.fix.dockerfile import plan_edits
 from codemod.model import Action, Hit, InlineEnv, Mount
-from codemod.rules import ALL_RULES, migration
+from codemod.rules import DOCKERFILE_RULES, migration, trigger_pattern
 from codemod.rules.base import Context, Rule
 from codemod.rules.pragmas import suppressions
 
@@ -42,10 +41,12 @@ class DockerfileResult:
     flow: Flow | None = field(default=None, repr=False, compare=False)
 
 
-def _maybe_secret(data: bytes, config: Config) -> bool:
-    """Could any rule find anything here? A cheap look before the analysis: most files have no secret word."""
+def _maybe_secret(data: bytes, config: Config, rules: Sequence[Rule]) -> bool:
+    """Could any of ``rules`` find anything here? A cheap look before the analysis, for the trigger words the
+    rules declare (:func:`codemod.rules.trigger_pattern`, in the lower-cased bytes: ASCII case folding, as
+    ``(?i)`` does for bytes): most files have none."""
     low = data.lower()
-    if _PREFILTER.search(low):
+    if trigger_pattern(tuple(rules)).search(low):
         return True
     extra = config.extra_secret_words | config.extra_secret_names
     if any(w.lower().encode() in low for w in extra):
@@ -56,19 +57,7 @@ def _maybe_secret(data: bytes, config: Config) -> bool:
     return known_format(data.decode("utf-8", "surrogateescape")) is not None
 
 
-#: searched in the lower-cased bytes (ASCII case folding, as ``(?i)`` does for bytes): a pattern without
-#: ``(?i)`` lets the regex engine skip ahead on the first characters, three times faster on a typical file
-_PREFILTER = re.compile(
-    rb"pass|pwd|pword|psw|secret|token|key|auth|cred|cookie|salt|pin|private|session|api|"
-    rb"akia|asia|gh[pousr]_|github_pat|glpat|xox|sk_live|rk_live|sk-|npm_|pypi-|dckr_|eyj|aiza|sg\.|"
-    rb"://[^/\s@]*:[^/\s@]*@|bearer|basic|webhook|sig=|"
-    # credential files (MS011), named or swept in by `COPY . .`
-    rb"netrc|id_rsa|id_dsa|id_ecdsa|id_ed25519|credential|\.env|npmrc|yarnrc|pypirc|service-account|"
-    rb"(?m:^[ \t]*(?:onbuild[ \t]+)?(?:copy|add)\b[^\n]*[ \t]\.\/?[ \t])"
-)
-
-
-def check(df: Dockerfile, path: str, config: Config, rules: Sequence[Rule] = ALL_RULES,
+def check(df: Dockerfile, path: str, config: Config, rules: Sequence[Rule] = DOCKERFILE_RULES,
           files: ContextFiles = EMPTY, targets: frozenset[str] = frozenset(),
           keep: Mapping[str, str] | None = None) -> list[Hit]:
     return _check(Context(path, analyse(df), config, files, targets, keep), rules)
@@ -91,7 +80,7 @@ def _check(ctx: Context, rules: Sequence[Rule]) -> list[Hit]:
     return hits
 
 
-def migrate(data: bytes, path: str, config: Config, rules: Sequence[Rule] = ALL_RULES,
+def migrate(data: bytes, path: str, config: Config, rules: Sequence[Rule] = DOCKERFILE_RULES,
             context_dir: Path | None = None, *, plan_only: bool = False,
             keep: Mapping[str, str] | None = None, targets: frozenset[str] = frozenset()) -> DockerfileResult:
     """Findings of ``data`` and its migrated bytes. Raises ParseError for a file BuildKit rejects.
@@ -104,7 +93,7 @@ def migrate(data: bytes, path: str, config: Config, rules: Sequence[Rule] = ALL_
     findings: ``new`` is then ``b""`` when a fix is pending, never the rewritten bytes.
     """
     df = parse(data)
-    if not _maybe_secret(data, config):
+    if not _maybe_secret(data, config, rules):
         return DockerfileResult([], None, 0, before=df)
     files = read_context(context_dir, df)
     flow = analyse(df)

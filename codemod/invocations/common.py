@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 from codemod.fix.apply import OverlapError, apply_edits
 from codemod.invocations.result import InvocationError, InvocationResult
 from codemod.model import BuildSecret, DockerfileMigration, Edit, Finding, secret_id
+from codemod.rules import RULE_CODES
 from codemod.source import decode, encode
 
 if TYPE_CHECKING:
@@ -256,8 +257,8 @@ def finish(result: InvocationResult, text: str, editor: Editor) -> InvocationRes
 def finding(display: str, text: str, index: int, variable: str, kind: str, message: str, *,
             fixable: bool = True, fix: str = "", value_class: str = "") -> Finding:
     col = column(text, index) + 1
-    return Finding(display, line_no(text, index), variable, kind, message, fixable=fixable, value_class=value_class,
-                   column=col, fix=fix)
+    return Finding(display, line_no(text, index), variable, kind, message, code=RULE_CODES[kind], fixable=fixable,
+                   value_class=value_class, column=col, fix=fix)
 
 
 def secret_flag(sid: str, var: str) -> str:

@@ -11,7 +11,8 @@ import os
 import textwrap
 from collections.abc import Iterable, Sequence
 
-from codemod.model import RULE_CODES, Finding
+from codemod.model import Finding
+from codemod.rules import RULE_CODES
 
 #: The plan's validation checklist (seed "Validation Checklist"), keyed for ``checks_done``.
 CHECKLIST: tuple[tuple[str, str], ...] = (

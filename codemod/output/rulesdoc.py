@@ -1,13 +1,10 @@
 """The rules as users read them: ``migrate-secrets rules``, ``explain MS001``, ``docs/rules/MS001.md``.
 
-A rule module's docstring (What it does / Why / Fix) and its own INVALID
-examples are the source: the example shown is an INVALID case and the output
-its ``expected`` declares, and "has a fix" is derived from those examples
-(Fixit's ``AUTOFIX``), never declared. Codes whose findings come from outside
-``codemod/rules`` (compose, workflows, scripts, Python, env files) or whose
-module has not landed yet get the short built-in description in
-:data:`BUILTIN` until a module in :data:`codemod.rules.ALL_RULES` carries the
-kind, which then wins.
+Every code has its rule module (:mod:`codemod.rules`); its docstring (What it does / Why / Fix) and
+its own examples are the source. For a Dockerfile rule the example shown is an INVALID case and the
+output its ``expected`` declares, and "has a fix" is derived from those examples (Fixit's ``AUTOFIX``),
+never declared; a rule whose findings come from other files (compose, workflows, scripts, Python, env
+files) declares its example, language and fix availability.
 
 ``docs/rules/MSxxx.md`` mirror :func:`explain`; :func:`write_rule_docs`
 regenerates them (``python -m codemod.output.rulesdoc``) and a test keeps them current.
@@ -20,7 +17,8 @@ import textwrap
 from dataclasses import dataclass
 from pathlib import Path
 
-from codemod.model import CODE_KINDS, RULE_CODES
+from codemod.rules import BY_CODE, CODE_KINDS, RULE_CODES
+from codemod.rules import references as refs
 
 #: first line of every generated page
 GENERATED = (
@@ -32,179 +30,6 @@ _SECURE_BLOCK_NOTE = (
     "(once per file) and marks the kept ENV with `# Non-sensitive default paths and configuration only`; "
     "those comment lines are left out of the example."
 )
-
-BUILD_SECRETS = "https://docs.docker.com/build/building/secrets/"
-BUILD_CHECK = "https://docs.docker.com/reference/build-checks/secrets-used-in-arg-or-env/"
-MOUNT_SECRET = "https://docs.docker.com/reference/dockerfile/#run---mounttypesecret"
-BUILDX_SECRET = "https://docs.docker.com/reference/cli/docker/buildx/build/#secret"
-COMPOSE_BUILD_SECRETS = "https://docs.docker.com/reference/compose-file/build/#secrets"
-COMPOSE_ENV_FILE = "https://docs.docker.com/reference/compose-file/services/#env_file"
-ACTIONS_SECRETS = "https://docs.docker.com/build/ci/github-actions/secrets/"
-IMAGE_HISTORY = "https://docs.docker.com/reference/cli/docker/image/history/"
-
-#: code -> (SARIF default level, security-severity 0.1-10.0: >9 critical, 7-8.9 high, 4-6.9 medium)
-SEVERITY: dict[str, tuple[str, str]] = {
-    "MS001": ("error", "7.5"),
-    "MS002": ("error", "7.5"),
-    "MS003": ("error", "8.0"),
-    "MS004": ("error", "7.5"),
-    "MS005": ("error", "7.0"),
-    "MS006": ("error", "7.0"),
-    "MS007": ("error", "7.0"),
-    "MS008": ("warning", "5.0"),
-    "MS009": ("error", "8.5"),
-    "MS010": ("error", "8.0"),
-    "MS011": ("error", "8.0"),
-    "MS012": ("error", "7.0"),
-    "MS013": ("warning", "4.0"),
-    "MS014": ("warning", "5.5"),
-    "MS015": ("error", "7.5"),
-}
-
-#: code -> references beyond the common ones (Docker's build secrets guide and build check)
-REFERENCES: dict[str, tuple[str, ...]] = {
-    "MS001": (IMAGE_HISTORY, COMPOSE_ENV_FILE),
-    "MS002": (COMPOSE_ENV_FILE,),
-    "MS003": (COMPOSE_ENV_FILE,),
-    "MS004": (MOUNT_SECRET, BUILDX_SECRET),
-    "MS005": (COMPOSE_BUILD_SECRETS,),
-    "MS006": (ACTIONS_SECRETS,),
-    "MS007": (BUILDX_SECRET,),
-    "MS011": (MOUNT_SECRET,),
-    "MS013": (IMAGE_HISTORY,),
-    "MS014": (COMPOSE_ENV_FILE,),
-    "MS015": (MOUNT_SECRET,),
-}
-
-
-@dataclass(frozen=True)
-class Builtin:
-    """The description of a code whose findings no module in ``codemod/rules`` yields (yet)."""
-
-    what: str
-    why: str
-    fix: str
-    fix_availability: str  # always | sometimes | none
-    before: str = ""
-    after: str = ""
-    lang: str = "dockerfile"
-
-
-BUILTIN: dict[str, Builtin] = {
-    "MS004": Builtin(
-        what="flags a secret build arg that a `RUN` reads: `$NAME` in the command, through an ENV alias, "
-        "or implicitly through a tool that reads the variable (npm with a committed `.npmrc` holding "
-        "`${NPM_TOKEN}`).",
-        why="BuildKit records the build args a RUN sees in that step's history (`|1 NPM_TOKEN=... /bin/sh -c "
-        "...`), so `docker history` on any copy of the image shows the value. A bare `ARG NPM_TOKEN` still "
-        "accepts `--build-arg NPM_TOKEN=...` and leaks the same way.",
-        fix="remove the ARG and mount the secret on each RUN that reads it, with `required=true`. File style "
-        "(shell-form RUN; Dockerfile 1.2+, buildah, podman): `--mount=type=secret,id=npm_token,required=true` "
-        "and `export NPM_TOKEN=\"$(cat /run/secrets/npm_token)\" && ` before the command. Env style (exec "
-        "form, heredoc RUN): `env=NPM_TOKEN` on the mount, which needs Dockerfile 1.10+ (the file gets "
-        "`# syntax=docker/dockerfile:1`). Build with `--secret id=npm_token,env=NPM_TOKEN`. A RUN that "
-        "persists the secret (writes `.npmrc`, `git config ... insteadOf`, `npm config set`) for a later RUN "
-        "is merged with that RUN and the persistence undone at its end; otherwise it is left for a human.",
-        fix_availability="sometimes",
-        before="FROM node:20\n# .npmrc holds //registry.npmjs.org/:_authToken=${NPM_TOKEN}\n"
-        "COPY .npmrc package.json package-lock.json ./\nARG NPM_TOKEN\nRUN npm ci\n",
-        after="FROM node:20\n# .npmrc holds //registry.npmjs.org/:_authToken=${NPM_TOKEN}\n"
-        "COPY .npmrc package.json package-lock.json ./\n"
-        'RUN --mount=type=secret,id=npm_token,required=true export NPM_TOKEN="$(cat /run/secrets/npm_token)" && '
-        "npm ci\n",
-    ),
-    "MS005": Builtin(
-        what="flags a secret passed to an image build through a compose file's `build.args` "
-        "(`- NPM_TOKEN=${NPM_TOKEN}` or `NPM_TOKEN: ...`).",
-        why="a build arg is recorded in the history of every RUN that sees it, and keeps the Dockerfile's "
-        "ARG alive.",
-        fix="move it to `build.secrets` and declare it at the top level from the environment "
-        "(`secrets: {npm_token: {environment: NPM_TOKEN}}`, Compose 2.7.0+ for builds); keep `target` equal "
-        "to `source` so `docker compose build` and `docker buildx bake` use the same id. A runtime secret "
-        "that compose fed in only to reach `ENV` goes to the service's `environment:` instead.",
-        fix_availability="always",
-        before="services:\n  web:\n    build:\n      context: .\n      args:\n        - NPM_TOKEN=${NPM_TOKEN}\n",
-        after="services:\n  web:\n    build:\n      context: .\n      secrets:\n        - npm_token\n"
-        "secrets:\n  npm_token:\n    environment: NPM_TOKEN\n",
-        lang="yaml",
-    ),
-    "MS006": Builtin(
-        what="flags a secret in the `build-args` input of `docker/build-push-action` in a GitHub Actions "
-        "workflow.",
-        why="the value ends up in the image history of every RUN that sees the arg, in an image the "
-        "workflow usually pushes to a registry.",
-        fix="move it to the action's `secrets` input (`id=value`, passed to the build as a secret file), with "
-        "the id the Dockerfile's secret mount reads.",
-        fix_availability="always",
-        before="      - uses: docker/build-push-action@v6\n        with:\n          build-args: |\n"
-        "            NPM_TOKEN=${{ secrets.NPM_TOKEN }}\n",
-        after="      - uses: docker/build-push-action@v6\n        with:\n          secrets: |\n"
-        "            npm_token=${{ secrets.NPM_TOKEN }}\n",
-        lang="yaml",
-    ),
-    "MS007": Builtin(
-        what="flags `docker build --build-arg NAME=...` (or `buildx build`, `podman build`, `buildah build`) "
-        "of a secret in a Makefile, a shell script or a workflow `run:` step.",
-        why="the value is recorded in the image history of every RUN that sees the arg.",
-        fix="pass it as a build secret: `--secret id=name,env=VAR`, where VAR is the variable the old value "
-        "expanded (`$(VAR)`, `${VAR}`, `$$VAR`, `\"$VAR\"`), else NAME. There is no stdin form: "
-        "`--secret id=name,src=-` reads a file named `-`.",
-        fix_availability="always",
-        before='docker build --build-arg NPM_TOKEN="$NPM_TOKEN" -t web .\n',
-        after="docker build --secret id=npm_token,env=NPM_TOKEN -t web .\n",
-        lang="sh",
-    ),
-    "MS008": Builtin(
-        what="flags Python code that reads a variable which left the image with a hard-coded secret default "
-        "(`os.getenv(\"POSTGRES_PASSWORD\", \"postgres\")`, `os.environ.get(...)`).",
-        why="the default is the same secret, now in the source and in every image that copies it, and it "
-        "hides a missing runtime value behind a working-looking one.",
-        fix="drop the default from the read, so the value has to come from the runtime environment.",
-        fix_availability="sometimes",
-        before='password = os.getenv("POSTGRES_PASSWORD", "postgres")\n',
-        after='password = os.getenv("POSTGRES_PASSWORD")\n',
-        lang="python",
-    ),
-    "MS009": Builtin(
-        what="flags a secret value in an env file that git tracks (`.env`, `*.env`, `env.*`).",
-        why="whatever is committed stays in the history of every clone; the value must be rotated, not "
-        "only removed.",
-        fix="empty the value in the committed file, keep real values in an ignored file (`.env.local`), and "
-        "rotate the credential.",
-        fix_availability="sometimes",
-        before="POSTGRES_PASSWORD=s3cr3t-db-pw\n",
-        after="POSTGRES_PASSWORD=\n",
-        lang="sh",
-    ),
-    "MS011": Builtin(
-        what="flags `COPY`/`ADD` of a credential file into the image: `.npmrc` or `.pypirc` with a token, "
-        "`.netrc`, `.git-credentials`, `.aws/credentials`, `.docker/config.json`, an SSH or TLS private key.",
-        why="the file is in an image layer; a later `RUN rm` does not take it out of the layer that added it.",
-        fix="mount it for the one step that needs it (`RUN --mount=type=secret,id=npmrc,target=/root/.npmrc,"
-        "required=true npm ci`, built with `--secret id=npmrc,src=$HOME/.npmrc`). Reported for a human "
-        "where the file is used by more than one step.",
-        fix_availability="sometimes",
-        before="FROM node:20\nCOPY .npmrc /root/.npmrc\nRUN npm ci\n",
-        after="FROM node:20\nRUN --mount=type=secret,id=npmrc,target=/root/.npmrc,required=true npm ci\n",
-    ),
-    "MS014": Builtin(
-        what="flags an env file that holds runtime values for a service (a compose `env_file`, `.env`) and "
-        "that git does not ignore.",
-        why="once secrets leave the image they live in these files; a file git does not ignore is one "
-        "`git add -A` away from the repository history.",
-        fix="add the file to `.gitignore`; the committed `.env.example` lists the names without values.",
-        fix_availability="sometimes",
-    ),
-    "MS015": Builtin(
-        what="flags a RUN that writes a build secret into the image filesystem (an `.npmrc` with the token, "
-        "`git config url...insteadOf` with credentials, `npm config set //...:_authToken`) and leaves it there.",
-        why="a secret mount keeps the value out of the history, but a file written from it is in the layer.",
-        fix="when the next RUN of the stage uses it, both become one RUN with the mount and the persistence "
-        "undone at its end; otherwise reported for a human.",
-        fix_availability="sometimes",
-    ),
-}
-
 
 @dataclass(frozen=True)
 class RuleDoc:
@@ -286,33 +111,22 @@ def _normalise(code: str) -> str:
 
 def rule_doc(code: str) -> RuleDoc:
     """The documentation of a rule code (``MS001``, ``ms001`` or its kind); KeyError when unknown."""
-    from codemod.rules import ALL_RULES
-
     code = _normalise(code)
-    kind = CODE_KINDS[code]
-    refs = (*REFERENCES.get(code, ()), BUILD_SECRETS, BUILD_CHECK)
-    for rule in ALL_RULES:
-        if rule.KIND != kind:
-            continue
-        parts = parse_docstring(rule.__doc__ or "")
+    rule = BY_CODE[code]
+    parts = parse_docstring(rule.__doc__ or "")
+    if rule.SOURCE == "dockerfile":
         with_fix = [c for c in rule.INVALID if c.expected is not None]
         availability = "none" if not with_fix else "always" if len(with_fix) == len(rule.INVALID) else "sometimes"
         example = with_fix[0] if with_fix else (rule.INVALID[0] if rule.INVALID else None)
-        return RuleDoc(
-            code=code, kind=kind, name=type(rule).__name__,
-            what=parts.get("What it does", ""), why=parts.get("Why", ""), fix=parts.get("Fix", ""),
-            fix_availability=availability,
-            before=example.code if example else "", after=example.expected if example else None,
-            lang="dockerfile", references=refs, implemented=True,
-        )
-    b = BUILTIN.get(code)
-    if b is None:  # a kind in RULE_CODES with neither a module nor a description: say so, do not invent one
-        b = Builtin(what=f"flags `{kind}` findings.", why="see the project's design notes.", fix="none yet.",
-                    fix_availability="none")
+        before, after = (example.code, example.expected) if example else ("", None)
+    else:
+        availability = rule.FIX_AVAILABILITY
+        before, after = rule.EXAMPLE
     return RuleDoc(
-        code=code, kind=kind, name=_camel(kind), what=b.what, why=b.why, fix=b.fix,
-        fix_availability=b.fix_availability, before=b.before, after=b.after or None, lang=b.lang,
-        references=refs, implemented=False,
+        code=code, kind=rule.KIND, name=type(rule).__name__,
+        what=parts.get("What it does", ""), why=parts.get("Why", ""), fix=parts.get("Fix", ""),
+        fix_availability=availability, before=before, after=after, lang=rule.LANG,
+        references=(*rule.REFERENCES, *refs.COMMON), implemented=rule.SOURCE == "dockerfile",
     )
 
 
@@ -356,8 +170,7 @@ def explain(code: str) -> str:
             out.append("No automatic fix: the finding is reported with a suggestion and the file is left as is.\n")
     out += ["## Fix\n", _cap(d.fix) + "\n", f"Fix availability: {_AVAILABILITY[d.fix_availability]}.\n"]
     if not d.implemented:
-        out.append("This finding comes from a checker outside the Dockerfile rule modules; the description "
-                   "above is the built-in one.\n")
+        out.append("This finding comes from the checker of those files, not from a Dockerfile rule.\n")
     out += ["## References\n", "".join(f"- <{r}>\n" for r in d.references)]
     return "\n".join(out)
 

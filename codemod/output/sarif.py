@@ -19,8 +19,9 @@ from typing import Any
 from urllib.parse import quote
 
 from codemod import __version__
-from codemod.model import CODE_KINDS, Finding, RunResult
+from codemod.model import Finding, RunResult
 from codemod.output.report import Redactor
+from codemod.rules import BY_CODE, CODE_KINDS
 
 SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
 TOOL_NAME = "migrate-secrets"
@@ -44,14 +45,14 @@ def sarif_rules(redactor: Redactor | None = None) -> list[dict[str, Any]]:
     The texts are static documentation, yet go through the redactor too: an example value in a rule's
     docs that happens to equal a secret of this run is masked like any other printed text.
     """
-    from codemod.output.rulesdoc import SEVERITY, all_rule_docs, explain
+    from codemod.output.rulesdoc import all_rule_docs, explain
 
     def red(text: str) -> str:
         return redactor.text(text) if redactor is not None else text
 
     rules: list[dict[str, Any]] = []
     for d in all_rule_docs():
-        level, severity = SEVERITY.get(d.code, ("warning", "5.0"))
+        level, severity = BY_CODE[d.code].SEVERITY
         what = red(d.what[:1].upper() + d.what[1:])
         fix = red(d.fix[:1].upper() + d.fix[1:])
         rules.append({

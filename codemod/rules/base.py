@@ -14,10 +14,10 @@ from typing import Any, ClassVar
 
 from codemod.analysis.contextfiles import EMPTY, ContextFiles
 from codemod.analysis.flow import Flow, Pair, reference, referenced_names
-from codemod.analysis.names import NameClass
+from codemod.analysis.names import SECRET_WORDS, NameClass
 from codemod.analysis.values import ValueKind, is_secret_value
 from codemod.config import Config
-from codemod.model import RULE_CODES, Finding, Hit
+from codemod.model import Finding, Hit
 
 
 @dataclass(frozen=True)
@@ -132,20 +132,52 @@ class Context:
         return self._ignore
 
 
-class Rule:
-    """One rule: ruff's What/Why/Fix docstring, hadolint's code and message."""
+#: trigger words of the rules that judge names (regexes on the file's lower-cased bytes): every secret word
+#: of :mod:`codemod.analysis.names` (a glued spelling such as ``PGPASSWORD`` holds one), and the words of
+#: names that hold credentials by convention or by use
+NAME_WORDS: tuple[str, ...] = tuple(sorted({*SECRET_WORDS, "session", "api", "jwt", "bundle_", "_url", "index"}))
+#: trigger words of the known secret formats of :mod:`codemod.analysis.values` (the catalogue still decides)
+FORMAT_WORDS: tuple[str, ...] = (
+    "akia", "asia", "gh[pousr]_", "github_pat", "glpat", "xox", "sk_live", "rk_live", "sk-", "npm_", "pypi-",
+    "dckr_", "eyj", "aiza", r"sg\.",
+)
+#: trigger words of credentials inside larger values
+CREDENTIAL_WORDS: tuple[str, ...] = (r"://[^/\s@]*:[^/\s@]*@", "bearer", "basic", "webhook", "sig=")
 
+
+class Rule:
+    """One rule: ruff's What/Why/Fix docstring, hadolint's code and message, its own examples, and what it
+    declares for the registry (:mod:`codemod.rules`): its code, severity, trigger words and references.
+
+    ``SOURCE`` says which files its findings come from: ``dockerfile`` rules run here on every Dockerfile;
+    the others (compose, workflows, scripts, Python, env files) are reported by their own checkers and
+    documented here. ``WORDS`` are what the pre-filter looks for before any rule runs (regexes on the
+    lower-cased bytes): a Dockerfile none of them matches is not analysed.
+    """
+
+    CODE: ClassVar[str]
     KIND: ClassVar[str]
-    MESSAGE: ClassVar[str]
+    MESSAGE: ClassVar[str] = ""
+    SOURCE: ClassVar[str] = "dockerfile"
+    #: (SARIF default level, security-severity 0.1-10.0: >9 critical, 7-8.9 high, 4-6.9 medium)
+    SEVERITY: ClassVar[tuple[str, str]] = ("error", "7.5")
+    WORDS: ClassVar[tuple[str, ...]] = ()
+    REFERENCES: ClassVar[tuple[str, ...]] = ()
     VALID: ClassVar[list[str]] = []
     INVALID: ClassVar[list[Invalid]] = []
+    #: for rules outside the Dockerfile: the example in docs (before, after or None) and its language, and
+    #: the fix availability (Dockerfile rules derive it from their INVALID examples)
+    EXAMPLE: ClassVar[tuple[str, str | None]] = ("", None)
+    LANG: ClassVar[str] = "dockerfile"
+    FIX_AVAILABILITY: ClassVar[str] = ""
 
     @property
     def code(self) -> str:
-        return RULE_CODES[self.KIND]
+        return self.CODE
 
     def check(self, ctx: Context) -> Iterator[Hit]:
-        raise NotImplementedError
+        """The findings in one Dockerfile (rules of other files find theirs elsewhere: none here)."""
+        return iter(())
 
     def finding(self, ctx: Context, line0: int, variable: str, *, fixable: bool = True,
                 value_class: str = "", fix: str = "", **fmt: str) -> Finding:
@@ -158,4 +190,5 @@ class Rule:
             fixable=fixable,
             value_class=value_class,
             fix=fix,
+            code=self.CODE,
         )

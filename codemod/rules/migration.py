@@ -17,6 +17,7 @@ When any consumer cannot be served, nothing changes for that secret and the plan
 
 from __future__ import annotations
 
+import re
 import shlex
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -203,6 +204,8 @@ def _arg_consumers(ctx: Context, arg: Pair) -> list[Consumer]:
         onbuild = ins.keyword == "ONBUILD"
         if onbuild != onbuild_arg or flow.arg_at(i, arg.name) is not arg:
             continue
+        if flow.env_at(i, arg.name) is not None:
+            continue  # an ENV of the same name always overrides the ARG: the RUN sees the ENV's value
         read = run_read(ins, flow.names(i), arg.name, ctx.files)
         if read.mode is not Mode.NONE:
             out.append(Consumer(i, arg.name, read, onbuild))
@@ -238,6 +241,7 @@ def _prefix_kind(ctx: Context, sp: SecretPlan) -> str:
     return "mount"
 
 
+_SHELL_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _POSIX_SHELLS = frozenset({"sh", "bash", "ash", "dash", "zsh", "ksh", "busybox"})
 
 
@@ -266,9 +270,15 @@ def _serve(ctx: Context, sp: SecretPlan) -> None:
     kind = _prefix_kind(ctx, sp)
     actions: list[Action] = []
     style_env = ctx.config.secret_style == "env"
+    if not _SHELL_NAME.fullmatch(sp.anchor.name) and (sp.consumers or sp.runtime):
+        sp.reason = f"{sp.anchor.name!r} is not a name a shell or a secret id can carry"
+        return
     for c in sp.consumers:
         ins = flow.df.instructions[c.ins]
         exec_like = ins.json or bool(ins.heredocs)
+        if not _SHELL_NAME.fullmatch(c.var):
+            sp.reason = f"RUN line {ins.start_line + 1} reads {c.var!r}, which no shell can export"
+            return
         if not exec_like and not posix_shell(ctx, c.ins):
             sp.reason = (f"RUN line {ins.start_line + 1} may read {c.var} and runs in a shell that is not a POSIX "
                          "shell: the tool cannot write its secret mount there")

@@ -3,8 +3,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from codemod.model import Hit, RemovePair
-from codemod.rules import migration
-from codemod.rules.base import Context, Invalid, Rule
+from codemod.rules import migration, references
+from codemod.rules.base import FORMAT_WORDS, NAME_WORDS, Context, Invalid, Rule
 
 
 class ArgDefaultSecret(Rule):
@@ -19,7 +19,11 @@ class ArgDefaultSecret(Rule):
     when a consumer cannot be served.
     """
 
+    CODE = "MS001"
     KIND = "arg-default-secret"
+    SEVERITY = ("error", "7.5")
+    WORDS = (*NAME_WORDS, *FORMAT_WORDS)
+    REFERENCES = (references.IMAGE_HISTORY, references.COMPOSE_ENV_FILE)
     MESSAGE = "ARG {name} bakes a secret default ({value_class}) into the image history"
     VALID = [
         "FROM a\nARG APP_VERSION=1.2.3\n",

@@ -6,8 +6,8 @@ from collections.abc import Iterator, Set
 from codemod.analysis.flow import Pair, reference
 from codemod.analysis.names import tokenize
 from codemod.model import Action, Hit, RemovePair, SetValue
-from codemod.rules import migration
-from codemod.rules.base import Context, Invalid, Rule
+from codemod.rules import migration, references
+from codemod.rules.base import NAME_WORDS, Context, Invalid, Rule
 
 _PATH_NAME = re.compile(r"_(PATH|DIR|FILE)$", re.I)
 
@@ -29,7 +29,11 @@ class EnvFromSecretArg(Rule):
     too, and in-image paths among them become literal ENV.
     """
 
+    CODE = "MS002"
     KIND = "env-from-secret-arg"
+    SEVERITY = ("error", "7.5")
+    WORDS = NAME_WORDS
+    REFERENCES = (references.COMPOSE_ENV_FILE,)
     MESSAGE = "ENV {name} copies secret build arg {arg} into the image config"
     VALID = [
         "FROM a\nARG APP_VERSION=1\nENV APP_VERSION=${APP_VERSION}\n",

@@ -3,8 +3,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from codemod.model import Hit
-from codemod.rules import migration
-from codemod.rules.base import Context, Invalid, Rule
+from codemod.rules import migration, references
+from codemod.rules.base import FORMAT_WORDS, NAME_WORDS, Context, Invalid, Rule
 
 
 class EnvLiteralSecret(Rule):
@@ -18,7 +18,11 @@ class EnvLiteralSecret(Rule):
     human.
     """
 
+    CODE = "MS003"
     KIND = "env-literal-secret"
+    SEVERITY = ("error", "8.0")
+    WORDS = (*NAME_WORDS, *FORMAT_WORDS)
+    REFERENCES = (references.COMPOSE_ENV_FILE,)
     MESSAGE = "ENV {name} writes a secret value ({value_class}) into the image config"
     VALID = [
         "FROM a\nENV GPG_KEY 7169605F62C751356D054A26A821E680E5FA6305\n",

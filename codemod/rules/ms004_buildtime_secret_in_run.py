@@ -5,8 +5,8 @@ from collections.abc import Iterator
 from codemod.analysis.consumers import Mode
 from codemod.analysis.values import ValueKind
 from codemod.model import Hit
-from codemod.rules import migration
-from codemod.rules.base import Context, Invalid, Rule
+from codemod.rules import migration, references
+from codemod.rules.base import NAME_WORDS, Context, Invalid, Rule
 
 
 class BuildtimeSecretInRun(Rule):
@@ -29,7 +29,11 @@ class BuildtimeSecretInRun(Rule):
     ``--secret id=<id>,env=NAME``.
     """
 
+    CODE = "MS004"
     KIND = "buildtime-secret-in-run"
+    SEVERITY = ("error", "7.5")
+    WORDS = NAME_WORDS
+    REFERENCES = (references.MOUNT_SECRET, references.BUILDX_SECRET)
     MESSAGE = "RUN {how} secret build arg {name}, recorded in the image history; mount it as secret {id}"
     VALID = [
         "FROM node:20\nRUN --mount=type=secret,id=npm_token,required=true "

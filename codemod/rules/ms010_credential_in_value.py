@@ -10,7 +10,7 @@ from codemod.analysis.values import (
     may_embed_credentials,
 )
 from codemod.model import Hit
-from codemod.rules.base import Context, Invalid, Rule
+from codemod.rules.base import CREDENTIAL_WORDS, FORMAT_WORDS, NAME_WORDS, Context, Invalid, Rule
 
 #: what a credential in a RUN's URL or header looks like, before the full scan
 _RUN_HINT = re.compile(
@@ -43,7 +43,11 @@ class CredentialInValue(Rule):
     configuration or a secret mount by hand. Reported, never rewritten.
     """
 
+    CODE = "MS010"
     KIND = "credential-in-value"
+    SEVERITY = ("error", "8.0")
+    WORDS = (*NAME_WORDS, *FORMAT_WORDS, *CREDENTIAL_WORDS)
+    REFERENCES = ()
     MESSAGE = "{what}{name} holds a literal credential: {detail}"
     VALID = [
         "FROM a\nENV DATABASE_URL=postgres://db:5432/app\n",

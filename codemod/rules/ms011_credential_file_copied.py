@@ -4,6 +4,7 @@ import re
 from collections.abc import Iterator
 
 from codemod.model import Hit
+from codemod.rules import references
 from codemod.rules.base import Context, Invalid, Rule
 
 #: files that are credentials by name
@@ -11,6 +12,13 @@ _CREDENTIAL_FILES = re.compile(
     r"^(?:\.netrc|_netrc|\.git-credentials|\.pypirc|id_rsa|id_dsa|id_ecdsa|id_ed25519|\.env|"
     r"\.env\.(?!example$|sample$|template$|dist$)[^/]+|credentials\.json|service-account.*\.json)$"
 )
+#: credential files, named or swept in by ``COPY . .``
+_FILE_WORDS = (
+    "netrc", "id_rsa", "id_dsa", "id_ecdsa", "id_ed25519", "credential", r"\.env", "npmrc", "yarnrc", "pypirc",
+    "service-account", r"(?m:^[ \t]*(?:onbuild[ \t]+)?(?:copy|add)\b[^\n]*[ \t]\.\/?[ \t])",
+)
+
+
 class CredentialFileCopied(Rule):
     """What it does: flags a COPY/ADD that puts a credential file into the image: ``.netrc``, ``id_rsa``,
     ``.git-credentials``, ``.pypirc``, a live ``.env``, an ``.npmrc`` holding a literal token, whether named
@@ -23,7 +31,11 @@ class CredentialFileCopied(Rule):
     step that needs it (``RUN --mount=type=secret,id=npmrc,target=/root/.npmrc``). Reported, never rewritten.
     """
 
+    CODE = "MS011"
     KIND = "credential-file-copied"
+    SEVERITY = ("error", "8.0")
+    WORDS = _FILE_WORDS
+    REFERENCES = (references.MOUNT_SECRET,)
     MESSAGE = "{what} copies credential file {name} into the image"
     VALID = [
         "FROM a\nCOPY package.json .npmrc.example ./\n",

@@ -4,7 +4,7 @@ from collections.abc import Iterator
 
 from codemod.analysis.flow import reference, referenced_names
 from codemod.model import Hit
-from codemod.rules.base import Context, Invalid, Rule
+from codemod.rules.base import NAME_WORDS, Context, Invalid, Rule
 
 
 class EnvEmbedsSecret(Rule):
@@ -17,7 +17,11 @@ class EnvEmbedsSecret(Rule):
     Reported, never rewritten.
     """
 
+    CODE = "MS012"
     KIND = "env-embeds-secret"
+    SEVERITY = ("error", "7.0")
+    WORDS = NAME_WORDS
+    REFERENCES = ()
     MESSAGE = "ENV {name} embeds secret build arg {arg} in its value"
     VALID = ["FROM a\nARG HOST=db\nENV URL=postgres://${HOST}/app\n"]
     INVALID = [

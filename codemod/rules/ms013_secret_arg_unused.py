@@ -3,8 +3,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from codemod.model import Hit
-from codemod.rules import migration
-from codemod.rules.base import Context, Invalid, Rule
+from codemod.rules import migration, references
+from codemod.rules.base import NAME_WORDS, Context, Invalid, Rule
 
 
 class SecretArgUnused(Rule):
@@ -17,7 +17,11 @@ class SecretArgUnused(Rule):
     Fix: remove the ARG (and the build args that feed it).
     """
 
+    CODE = "MS013"
     KIND = "secret-arg-unused"
+    SEVERITY = ("warning", "4.0")
+    WORDS = NAME_WORDS
+    REFERENCES = (references.IMAGE_HISTORY,)
     MESSAGE = "ARG {name} is never read but records any --build-arg {name} in the image history"
     VALID = [
         "FROM a\nARG NPM_TOKEN\nRUN npm ci --token $NPM_TOKEN\n",

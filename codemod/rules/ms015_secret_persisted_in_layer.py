@@ -3,8 +3,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from codemod.model import Hit
-from codemod.rules import migration
-from codemod.rules.base import Context, Invalid, Rule
+from codemod.rules import migration, references
+from codemod.rules.base import NAME_WORDS, Context, Invalid, Rule
 
 
 class SecretPersistedInLayer(Rule):
@@ -19,7 +19,11 @@ class SecretPersistedInLayer(Rule):
     tool through its environment variable. The secret is left as it is until then.
     """
 
+    CODE = "MS015"
     KIND = "secret-persisted-in-layer"
+    SEVERITY = ("error", "7.5")
+    WORDS = NAME_WORDS
+    REFERENCES = (references.MOUNT_SECRET,)
     MESSAGE = "RUN writes secret {name} into the layer ({what}) and nothing undoes it"
     VALID = ['FROM node:20\nARG NPM_TOKEN\nRUN echo "x=${NPM_TOKEN}" > .npmrc && npm ci && rm -f .npmrc\n']
     INVALID = [
