@@ -182,14 +182,14 @@ def test_report_schema_covers_every_kind_value_class_and_optional_field() -> Non
     from codemod.output.report import report_json
 
     schema = json.loads(SCHEMA.read_text(encoding="utf-8"))
-    finding = schema["$defs"]["finding"]
-    assert finding["properties"]["kind"]["enum"] == sorted(RULE_CODES)
-    assert finding["properties"]["value_class"]["enum"] == sorted(v.value for v in ValueKind)
+    fdef = schema["$defs"]["finding"]
+    assert fdef["properties"]["kind"]["enum"] == sorted(RULE_CODES)
+    assert fdef["properties"]["value_class"]["enum"] == sorted(v.value for v in ValueKind)
     pairs = {(c["if"]["properties"]["kind"]["const"], c["then"]["properties"]["rule"]["const"])
-             for c in finding["allOf"]}
+             for c in fdef["allOf"]}
     assert pairs == set(RULE_CODES.items())
 
-    from codemod.rules.base import Hit
+    from codemod.model import Hit
 
     result = RunResult(errors=["x/Dockerfile:2: unterminated heredoc"])
     result.hits = [Hit(finding("x/Dockerfile", 2, "API_TOKEN", "arg-default-secret", "m", value_class="placeholder",
