@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import stat
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
@@ -61,8 +62,8 @@ class Analysed:
     build_secrets: dict[str, str] = field(default_factory=dict)
 
 
-def analyse_dockerfile(path: Path, config: Config, plan_only: bool = False
-                       ) -> tuple[str | None, bytes | None, Analysed | None]:
+def analyse_dockerfile(path: Path, config: Config, plan_only: bool = False,
+                       targets: frozenset[str] = frozenset()) -> tuple[str | None, bytes | None, Analysed | None]:
     """(error, bytes when there is anything to report, result) for one Dockerfile; never raises."""
     try:
         data = read_checked(path, config)
@@ -70,7 +71,7 @@ def analyse_dockerfile(path: Path, config: Config, plan_only: bool = False
         reason = e.strerror if isinstance(e, OSError) and e.strerror else str(e)
         return f"{path}: {reason}", None, None
     try:
-        out = migrate(data, str(path), config, context_dir=path.parent, plan_only=plan_only)
+        out = migrate(data, str(path), config, context_dir=path.parent, plan_only=plan_only, targets=targets)
     except ParseError as e:
         return f"{path}:{e.line}: {e.reason}", None, None
     except RewriteError as e:
@@ -96,12 +97,13 @@ def _workers(jobs: int | None) -> int:
 
 
 def _analyse_all(paths: list[Path], config: Config, jobs: int | None, tick: Callable[[], None],
-                 plan_only: bool = False) -> Iterator[tuple[str | None, bytes | None, Analysed | None]]:
+                 plan_only: bool = False, targets: frozenset[str] = frozenset()
+                 ) -> Iterator[tuple[str | None, bytes | None, Analysed | None]]:
     """Each file's analysis, in the order of ``paths``, as it is ready: the caller keeps what it needs."""
     workers = _workers(jobs)
     if workers <= 1 or len(paths) < PARALLEL_MIN:
         for p in paths:
-            yield analyse_dockerfile(p, config, plan_only)
+            yield analyse_dockerfile(p, config, plan_only, targets)
             tick()
         return
     from concurrent.futures import ProcessPoolExecutor
@@ -109,6 +111,7 @@ def _analyse_all(paths: list[Path], config: Config, jobs: int | None, tick: Call
     with ProcessPoolExecutor(max_workers=workers) as pool:
         # map keeps the input order: the result is the serial run's, file for file
         for item in pool.map(analyse_dockerfile, paths, [config] * len(paths), [plan_only] * len(paths),
+                             [targets] * len(paths),
                              chunksize=64):
             yield item
             tick()
@@ -116,6 +119,28 @@ def _analyse_all(paths: list[Path], config: Config, jobs: int | None, tick: Call
 
 def _no_progress(total: int) -> contextlib.AbstractContextManager[Any]:
     return contextlib.nullcontext(None)
+
+
+#: a stage another file builds: compose/workflow ``target: dev``, ``--target dev``, bake ``target = "dev"``
+_TARGET = re.compile(rb"""(?:^|\s|-)target(?:\s*[:=]\s*|\s+)["']?([A-Za-z0-9][\w.-]*)""", re.M)
+
+
+def build_targets(files: list[Discovered], config: Config) -> frozenset[str]:
+    """The stage names the files that build images target, lower-cased: their ENV reaches an image someone
+    runs. One set for the run: a stage name targeted anywhere counts everywhere (more hand-off, never less)."""
+    from codemod.discover import MAKEFILE, SCRIPT, WORKFLOW
+
+    found: set[str] = set()
+    for f in files:
+        if f.kind not in (COMPOSE, WORKFLOW, MAKEFILE, SCRIPT):
+            continue
+        try:
+            data = read_checked(f.path, config)
+        except (OSError, ValueError):
+            continue
+        if b"target" in data:
+            found.update(m.group(1).decode("ascii", "replace").lower() for m in _TARGET.finditer(data))
+    return frozenset(found)
 
 
 def run(paths: list[str], config: Config, *, jobs: int | None = None, keep_bytes: bool = True,
@@ -141,8 +166,10 @@ def run(paths: list[str], config: Config, *, jobs: int | None = None, keep_bytes
     orders: dict[Path, dict[str, int]] = {}
     reals: dict[Path, Path] = {}
     with progress(len(todo)) as bar:
+        targets = build_targets(files, config)
         analysed = _analyse_all([f.path for f in todo], config, jobs,
-                                bar.advance if bar is not None else (lambda: None), plan_only=not keep_bytes)
+                                bar.advance if bar is not None else (lambda: None), plan_only=not keep_bytes,
+                                targets=targets)
         for f, (error, data, done) in zip(todo, analysed, strict=True):
             _take(result, f, error, data, done, keep_bytes, dockerfiles, orders, reals)
     services = result.services = _invocations(result, files, config, jobs, keep_bytes)

@@ -214,3 +214,18 @@ def test_apply_counts_a_persisted_secret_as_needing_a_human(tmp_path: Path, monk
     out = CliRunner().invoke(app, ["--apply", "."])
     assert out.exit_code == 1
     assert re.search(r"\b0 fix", out.output) or "fix" not in out.output.split("need")[0]
+
+
+# -- which stages someone runs -------------------------------------------------------------------------------
+
+def test_a_stage_another_file_targets_reaches_run_time(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "Dockerfile").write_text(
+        "FROM python:3.12 AS base\nARG DB_PASSWORD\nENV DB_PASSWORD=$DB_PASSWORD\n"
+        "FROM base AS dev\nRUN pip install -r requirements-dev.txt\n"
+        "FROM python:3.12-slim AS prod\nCOPY --from=base /app /app\n")
+    monkeypatch.chdir(tmp_path)
+    # nobody runs `base` or `dev`: the binding reaches no container, nothing goes to run time
+    assert not run(["."], Config()).moved
+    (tmp_path / "compose.yaml").write_text("services:\n  app:\n    build:\n      context: .\n      target: dev\n")
+    # compose runs `dev`, built FROM `base`: the container reads DB_PASSWORD
+    assert [k for items in run(["."], Config()).moved.values() for k, _ in items] == ["DB_PASSWORD"]
