@@ -132,7 +132,8 @@ class Mount:
     """Mount secret ``id`` on RUN ``ins`` and expose it as ``var``: ``style`` ``file`` (an ``export`` before
     the command) or ``env`` (``env=var`` on the mount, Dockerfile 1.10+). ``required``: the step fails
     without the secret; else it runs as before without it. ``fallback``: the value the variable takes
-    when no secret is passed (an ARG's placeholder default a build step needs)."""
+    when no secret is passed (an ARG's placeholder default a build step needs). ``mode``: set when the RUN
+    runs as another user than root, who could not read the default 0400 file."""
 
     ins: int
     id: str
@@ -140,6 +141,8 @@ class Mount:
     style: str
     required: bool = True
     fallback: str | None = None
+    #: the file's mode when the RUN runs as a user other than root (the default 0400 is root's alone)
+    mode: str = ""
 
 
 @dataclass(frozen=True)

@@ -229,3 +229,13 @@ def test_a_stage_another_file_targets_reaches_run_time(tmp_path: Path, monkeypat
     (tmp_path / "compose.yaml").write_text("services:\n  app:\n    build:\n      context: .\n      target: dev\n")
     # compose runs `dev`, built FROM `base`: the container reads DB_PASSWORD
     assert [k for items in run(["."], Config()).moved.values() for k, _ in items] == ["DB_PASSWORD"]
+
+
+def test_a_step_run_as_another_user_can_read_its_secret() -> None:
+    # BuildKit and buildah mount a secret file 0400 for root: `npm ci` as USER node would read nothing
+    text = ("FROM node:20\nWORKDIR /home/node/app\nCOPY --chown=node package*.json .npmrc ./\nUSER node\n"
+            "ARG NPM_TOKEN\nRUN npm ci\n")
+    new, _, _ = _migrate(text)
+    assert "--mount=type=secret,id=npm_token,mode=0444 " in _run_line(new, "npm ci")
+    root = text.replace("USER node\n", "")
+    assert ",mode=" not in _migrate(root)[0]

@@ -51,7 +51,7 @@ def check_pairs(before: Dockerfile, after: Dockerfile, actions: Iterable[Action]
 
 
 _SECRET_MOUNT = re.compile(r"^--mount=type=secret,id=(?P<id>[^,\s]+)(?:,env=(?P<env>[A-Za-z_][A-Za-z0-9_]*))?"
-                           r"(?:,required=true)?$")
+                           r"(?:,mode=0[0-7]{3})?(?:,required=true)?$")
 _VAR = r"[A-Za-z_][A-Za-z0-9_]*"
 _ID = r"[^\s/\"']+"
 #: the prefixes the migration may put before a RUN's command, one at a time

@@ -185,7 +185,8 @@ def _flags_index(ins: Instruction) -> int:
 
 def _mount_flag(m: Mount) -> str:
     env = f",env={m.var}" if m.style == "env" else ""
-    return f"--mount=type=secret,id={m.id}{env}" + (",required=true" if m.required else "")
+    mode = f",mode={m.mode}" if m.mode and m.style == "file" else ""
+    return f"--mount=type=secret,id={m.id}{env}{mode}" + (",required=true" if m.required else "")
 
 
 def _export(m: Mount) -> str:
@@ -208,7 +209,7 @@ def _merged_mounts(specs: list[Mount]) -> list[Mount]:
             continue
         out[(m.id, m.var)] = Mount(have.ins, m.id, m.var, "env" if "env" in (have.style, m.style) else "file",
                                    have.required or m.required,
-                                   have.fallback if have.fallback is not None else m.fallback)
+                                   have.fallback if have.fallback is not None else m.fallback, have.mode or m.mode)
     return list(out.values())
 
 

@@ -265,6 +265,35 @@ def posix_shell(ctx: Context, ins_index: int) -> bool:
     return True
 
 
+def _runs_as_root(ctx: Context, ins_index: int) -> bool:
+    """Does RUN ``ins_index`` run as root? The last USER before it (in its stage and the stages it is built
+    FROM); an ONBUILD RUN runs in a child build as the image's user (the stage's last USER), unless an
+    ONBUILD USER before it changes that."""
+    flow = ctx.flow
+    onbuild = flow.df.instructions[ins_index].keyword == "ONBUILD"
+    stage = flow.stage_of[ins_index]
+    start = ins_index
+    if onbuild:
+        for i in range(ins_index - 1, flow.stages[stage + 1].first, -1):
+            ins = flow.df.instructions[i]
+            if ins.keyword == "ONBUILD" and ins.sub_cmd.upper() == "USER":
+                return _is_root(ins.value[0] if ins.value else "")
+        start = flow.stages[stage + 1].last + 1
+    while stage >= 0:
+        st = flow.stages[stage + 1]
+        for i in range(start - 1, st.first - 1, -1):
+            ins = flow.df.instructions[i]
+            if ins.keyword == "USER":
+                return _is_root(ins.value[0] if ins.value else "")
+        stage = st.parent
+        start = flow.stages[stage + 1].last + 1 if stage >= 0 else 0
+    return True
+
+
+def _is_root(user: str) -> bool:
+    return user.split(":", 1)[0] in ("", "root", "0")
+
+
 def _serve(ctx: Context, sp: SecretPlan) -> None:
     flow = ctx.flow
     kind = _prefix_kind(ctx, sp)
@@ -297,7 +326,8 @@ def _serve(ctx: Context, sp: SecretPlan) -> None:
         required = c.read.mode >= Mode.TOOL and not c.onbuild and kind == "mount"
         style = "env" if (exec_like or (style_env and not c.onbuild)) else "file"
         fallback = sp.value if kind == "fallback" else None
-        actions.append(Mount(c.ins, sp.id, c.var, style, required, fallback))
+        mode = "0444" if style == "file" and not _runs_as_root(ctx, c.ins) else ""
+        actions.append(Mount(c.ins, sp.id, c.var, style, required, fallback, mode))
     if not _persistence(ctx, sp, actions):
         return
     runtime_removal = bool(sp.runtime) or not any(isinstance(a, Mount) for a in actions)
