@@ -158,6 +158,19 @@ class MergeInto:
 Action = RemovePair | SetValue | InlineEnv | Mount | MergeInto
 
 
+@dataclass(frozen=True)
+class Fix:
+    """A finding's fix (ruff's ``Fix``): its actions, and whether ``--apply`` writes them. A display-only
+    fix is shown with its suggestion (``title``) and never written."""
+
+    title: str
+    actions: tuple[Action, ...] = ()
+    applicability: Applicability = Applicability.SAFE
+
+    def applies(self, required: Applicability = Applicability.SAFE) -> bool:
+        return bool(self.actions) and self.applicability >= required
+
+
 @dataclass
 class Hit:
     """A finding and what fixes it: the actions, and what the fix means beyond the file."""
@@ -172,6 +185,12 @@ class Hit:
     redact: list[tuple[int, int]] = field(default_factory=list)
     #: build secrets this fix introduces: secret id -> the variable the build reads it from
     build_secrets: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def fix(self) -> Fix:
+        """The fix as data: safe when the finding is fixable (a suppressed or refused one is display-only)."""
+        safe = self.finding.fixable and not self.finding.suppressed
+        return Fix(self.finding.fix, tuple(self.actions), Applicability.SAFE if safe else Applicability.DISPLAY_ONLY)
 
 
 # -- what a migrated Dockerfile asks of the files that build it -----------------------------------

@@ -100,7 +100,7 @@ def migrate(data: bytes, path: str, config: Config, rules: Sequence[Rule] = DOCK
     ctx = Context(path, flow, config, files, targets, keep)
     first = _check(ctx, rules)
     if plan_only:
-        pending = any(h.finding.fixable and h.actions for h in first)
+        pending = any(h.fix.applies() for h in first)
         return DockerfileResult(first, b"" if pending else None, 0, before=df, flow=flow)
     served = _consumers(ctx, first)
     passes = 0
@@ -121,7 +121,7 @@ def migrate(data: bytes, path: str, config: Config, rules: Sequence[Rule] = DOCK
 
 def _consumers(ctx: Context, hits: list[Hit]) -> list[tuple[int, str, str]]:
     """(RUN, variable, secret id) for each consumer the fixes being applied must keep serving."""
-    applied = {a for h in hits if h.finding.fixable for a in h.actions}
+    applied = {a for h in hits if h.fix.applies() for a in h.fix.actions}
     out = []
     for sp in migration.secret_plans(ctx):
         if not sp.ok or not any(a in applied for a in sp.actions):
@@ -139,7 +139,7 @@ def _passes(df: Dockerfile, hits: list[Hit], path: str, config: Config, rules: S
     current = df.data
     passes = 0
     while passes < MAX_PASSES:
-        fixes = [h.actions for h in hits if h.finding.fixable and h.actions]
+        fixes = [list(h.fix.actions) for h in hits if h.fix.applies()]
         if not fixes:
             return current, df, passes
         passes += 1
