@@ -487,7 +487,7 @@ def load_calls(record: Path) -> list[Call]:
     if not record.is_dir():
         return calls
     for d in sorted((p for p in record.iterdir() if p.name.isdigit()), key=lambda p: int(p.name)):
-        def read(name: str) -> bytes:
+        def read(name: str, d: Path = d) -> bytes:
             p = d / name
             return p.read_bytes() if p.is_file() else b""
 
@@ -534,10 +534,6 @@ def redact(text: str, values: Iterable[str]) -> str:
 def _holds(data: bytes | str, value: str) -> bool:
     b = data.encode() if isinstance(data, str) else data
     return any(n in b for n in needles(value))
-
-
-def fingerprint(value: str) -> str:
-    return hashlib.sha256(value.encode()).hexdigest()[:12]
 
 
 # ---- results ------------------------------------------------------------------------------------
@@ -908,12 +904,12 @@ def _compare_calls(result: ProofResult, prefix: str, before: list[Call], after: 
     sm = difflib.SequenceMatcher(a=bk, b=ak, autojunk=False)
     for op, i1, i2, j1, j2 in sm.get_opcodes():
         if op == "equal":
-            pairs += zip(before[i1:i2], after[j1:j2])
+            pairs += zip(before[i1:i2], after[j1:j2], strict=True)
             continue
         bs, as_ = before[i1:i2], after[j1:j2]
         # the same programs in the same order with other arguments: pair them, report the argv
-        if len(bs) == len(as_) and all(b.prog == a.prog for b, a in zip(bs, as_)):
-            for b, a in zip(bs, as_):
+        if len(bs) == len(as_) and all(b.prog == a.prog for b, a in zip(bs, as_, strict=True)):
+            for b, a in zip(bs, as_, strict=True):
                 result.differences.append(f"{prefix}argv differs: before {b.label(values)} / after {a.label(values)}")
                 pairs.append((b, a))
             continue
@@ -940,7 +936,10 @@ n=$#
 while [ "$n" -gt 0 ]; do
     a=$1; shift; n=$((n - 1))
     case "$a" in
-        -o|-eo|-oe) if [ "$n" -gt 0 ] && [ "$1" = pipefail ]; then shift; n=$((n - 1)); [ "$a" = -o ] && continue; a=-e; fi ;;
+        -o|-eo|-oe)
+            if [ "$n" -gt 0 ] && [ "$1" = pipefail ]; then
+                shift; n=$((n - 1)); [ "$a" = -o ] && continue; a=-e
+            fi ;;
     esac
     set -- "$@" "$a"
 done
@@ -1177,4 +1176,4 @@ def table(outcomes: Sequence[CaseOutcome]) -> str:
         rows.append((o.case.name, o.case.expect, str(o.exit_code), res, f"{o.tool_seconds:.1f}",
                      f"{p.seconds:.1f}", note))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]) - 1)]
-    return "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths)) + "  " + r[-1] for r in rows)
+    return "\n".join("  ".join(c.ljust(w) for c, w in zip(r[:-1], widths, strict=True)) + "  " + r[-1] for r in rows)

@@ -136,14 +136,19 @@ function expand(tpl,    out, t) {
     return out tpl
 }
 
-# `~/x`, `${VAR:-~/x}`, a path relative to the working directory
-function where(p,    m, var, def, val) {
-    if (match(p, /^\$\{[A-Za-z_][A-Za-z0-9_]*:-[^}]*\}/)) {
-        m = substr(p, 3, RLENGTH - 3)
-        var = substr(m, 1, index(m, ":-") - 1); def = substr(m, index(m, ":-") + 2)
-        val = (var in ENVIRON && ENVIRON[var] != "") ? ENVIRON[var] : def
-        p = val substr(p, RLENGTH + 1)
-    }
+# a leading `${VAR:-default}` (before templates: its braces are not a token)
+function envvar(p,    m, var, def, val, n) {
+    if (substr(p, 1, 2) != "${") return p
+    n = index(p, "}")
+    m = substr(p, 3, n - 3)
+    if (index(m, ":-") == 0) return p
+    var = substr(m, 1, index(m, ":-") - 1); def = substr(m, index(m, ":-") + 2)
+    val = (var in ENVIRON && ENVIRON[var] != "") ? ENVIRON[var] : def
+    return val substr(p, n + 1)
+}
+
+# `~/x`, a path relative to the working directory
+function where(p) {
     if (substr(p, 1, 2) == "~/") p = ENVIRON["HOME"] "/" substr(p, 3)
     if (substr(p, 1, 1) != "/") p = CWD "/" p
     return p
@@ -193,7 +198,7 @@ function find_section(n, header,    k) {
 }
 
 function apply(effect, path, a1, a2, a3,    p, n, k, m, keep) {
-    p = where(expand(path))
+    p = where(expand(envvar(path)))
     if (effect == "write") { mkparent(p); printf "%s", expand(a1) > p; close(p); return }
     if (effect == "append") { mkparent(p); printf "%s\n", expand(a1) >> p; close(p); return }
     if (effect == "mkdir") { system("mkdir -p '" p "'"); return }
