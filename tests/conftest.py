@@ -71,3 +71,13 @@ def cli():
         return r.exit_code, r.stdout, r.stderr
 
     return _run
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """The build proof's table and summary line (tests/test_corpus_proof.py), once, when it ran."""
+    proof = sys.modules.get("buildproof")
+    lines = getattr(proof, "REPORT", None) if proof is not None else None
+    if lines:
+        terminalreporter.section("build proof")
+        for line in lines:
+            terminalreporter.write_line(line)
