@@ -646,6 +646,7 @@ class Prover:
         slot = self._slot(name)
         record = slot / "record"
         record.mkdir()
+        record.chmod(0o1777)  # a RUN after `USER node` records too (chroot isolation keeps the uid)
         df = slot / "Dockerfile"
         df.write_text(text, encoding="utf-8")
         extra = ["--volume", f"{record}:{RECORD_MOUNT}"]
@@ -744,12 +745,15 @@ class Prover:
             result.calls += len(b_calls)
             self._scan_after(result, ca.tag, secrets, "child ")
         # a child built without the secret (ONBUILD consumers are optional) builds after as before
-        nb = self._build(f"{case.name}-child-before-nosecret", f"FROM {before_tag}\n", case.before, build_args={},
-                         secrets={}, target=None, values=values)
         na = self._build(f"{case.name}-child-after-nosecret", f"FROM {after_tag}\n", case.after, build_args={},
                          secrets={}, target=None, values=values)
-        tags += [nb.tag, na.tag]
-        if nb.ok and not na.ok:
+        tags.append(na.tag)
+        if na.ok:
+            return
+        nb = self._build(f"{case.name}-child-before-nosecret", f"FROM {before_tag}\n", case.before, build_args={},
+                         secrets={}, target=None, values=values)
+        tags.append(nb.tag)
+        if nb.ok:
             result.differences.append(
                 f"a child image built without the secret fails after (it built before): {_tail(na.stderr)}")
 
@@ -809,6 +813,8 @@ class Prover:
                 continue
             if var in after_env and any(secrets[n] in after_env[var] for n in names):
                 continue  # still baked: reported as a config leak by the scan
+            if var in after_env:
+                result.differences.append(f"runtime: config Env still sets {var} (to another value)")
             if var not in listed:
                 result.lost.append(Lost("runtime", var, "not listed for deployers (.env.example, compose environment)"))
 

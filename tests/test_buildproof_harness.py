@@ -24,6 +24,8 @@ KEY = "made-up-" + "service-key-Hc6Jd0Fg5TaK3V"
 SECRETS = {"NPM_TOKEN": TOKEN, "GITHUB_TOKEN": GH}
 NPMRC = "//npm.pkg.github.com/:_authToken=${NPM_TOKEN}\n"
 MOUNT = 'RUN --mount=type=secret,id=npm_token,required=true export NPM_TOKEN="$(cat /run/secrets/npm_token)" && '
+# a RUN under `USER node` reads the secret file only if the mount gives it to node (BuildKit: uid 0, 0400)
+NODE_MOUNT = MOUNT.replace("id=npm_token,", "id=npm_token,uid=1000,")
 GH_MOUNT = ('RUN --mount=type=secret,id=github_token,required=true '
             'export GITHUB_TOKEN="$(cat /run/secrets/github_token)" && ')
 
@@ -64,15 +66,15 @@ PAIRS: dict[str, tuple[dict[str, str], dict[str, str], dict[str, str]]] = {
                   {"Dockerfile": "# syntax=docker/dockerfile:1\n" + EQUIVALENT.replace(
                       MOUNT, "RUN --mount=type=secret,id=npm_token,env=NPM_TOKEN,required=true ")}, SECRETS),
     "onbuild-required": (
-        {"Dockerfile": "FROM node:20\nWORKDIR /app\nONBUILD ARG NPM_TOKEN\nONBUILD COPY .npmrc ./\n"
+        {"Dockerfile": "FROM node:20\nWORKDIR /app\nUSER node\nONBUILD ARG NPM_TOKEN\nONBUILD COPY .npmrc ./\n"
                        "ONBUILD RUN npm ci\n"},
-        {"Dockerfile": f"FROM node:20\nWORKDIR /app\nONBUILD COPY .npmrc ./\nONBUILD {MOUNT}npm ci\n"},
+        {"Dockerfile": f"FROM node:20\nWORKDIR /app\nUSER node\nONBUILD COPY .npmrc ./\nONBUILD {NODE_MOUNT}npm ci\n"},
         {"NPM_TOKEN": TOKEN}),
     "onbuild-optional": (
-        {"Dockerfile": "FROM node:20\nWORKDIR /app\nONBUILD ARG NPM_TOKEN\nONBUILD COPY .npmrc ./\n"
+        {"Dockerfile": "FROM node:20\nWORKDIR /app\nUSER node\nONBUILD ARG NPM_TOKEN\nONBUILD COPY .npmrc ./\n"
                        "ONBUILD RUN npm ci\n"},
-        {"Dockerfile": "FROM node:20\nWORKDIR /app\nONBUILD COPY .npmrc ./\nONBUILD "
-                       + MOUNT.replace(",required=true", "") + "npm ci\n"},
+        {"Dockerfile": "FROM node:20\nWORKDIR /app\nUSER node\nONBUILD COPY .npmrc ./\nONBUILD "
+                       + NODE_MOUNT.replace(",required=true", "") + "npm ci\n"},
         {"NPM_TOKEN": TOKEN}),
     # Archon-style: the runtime secret leaves the image; it must be listed for deployers
     "runtime-unlisted": (
@@ -174,7 +176,8 @@ def test_onbuild_required_mount_breaks_a_child_without_the_secret(
     r = proofs["onbuild-required"]
     assert not r.equivalent
     assert any("child image built without the secret fails" in d for d in r.differences), r.summary()
-    assert r.calls == 1 and not r.lost  # the child that has the secret: npm ci sees it as before
+    # the child that has the secret: npm ci (run as node: records are written by any user) sees it as before
+    assert r.calls == 1 and not r.lost
     ok = proofs["onbuild-optional"]
     assert ok.equivalent, ok.summary()
     assert ok.calls == 1

@@ -8,7 +8,7 @@ __prog=${0##*/}
 __lib=/usr/local/lib/buildproof
 __stdin=
 __emulated=
-if [ -d /proof-record ]; then
+if [ -d /proof-record ] && [ -w /proof-record ]; then
     __n=1
     while ! mkdir "/proof-record/$__n" 2>/dev/null; do
         __n=$((__n + 1))
