@@ -425,12 +425,16 @@ def unprovable_reasons(text: str, stages_ok: Iterable[str] = ()) -> list[str]:
     return reasons
 
 
-def command_words(text: str) -> set[str]:
-    """The programs a Dockerfile's RUNs (or a shell script) name: first words of simple commands."""
+def command_words(text: str, *, script: bool = False) -> set[str]:
+    """The programs a Dockerfile's RUNs (or, with ``script``, a shell script's lines) name: the first
+    words of simple commands."""
     words: set[str] = set()
     body = _joined(text)
     chunks: list[str] = []
     for line in body.splitlines():
+        if script:
+            chunks.append(line.split("#", 1)[0] if line.lstrip().startswith("#") else line)
+            continue
         m = re.match(r"^[ \t]*(?:ONBUILD[ \t]+)?RUN[ \t]+(.*)$", line, re.I)
         if m:
             cmd = re.sub(r"--(?:mount|network|security)=\S+[ \t]*", "", m[1]).strip()
@@ -444,8 +448,6 @@ def command_words(text: str) -> set[str]:
                 except ValueError:
                     pass
             chunks.append(cmd)
-        elif not re.match(r"^[ \t]*[A-Za-z]+[ \t]", line) or line.lstrip().startswith("#!"):
-            chunks.append(line)  # a script's lines
     for chunk in chunks:
         for seg in re.split(r"&&|\|\||[;|(){}`\n]|\$\(", chunk):
             toks = seg.split()
@@ -612,6 +614,11 @@ class Prover:
         self._lock = threading.Lock()
         self._bases: dict[str, str] = {}
         self._n = 0
+        #: with ``share_before``, identical *before* builds (same Dockerfile, context, arguments) are built
+        #: once and kept for the Prover's life (the self-tests prove several afters against one before)
+        self.share_before = False
+        self._shared: dict[str, _Build] = {}
+        self._shared_locks: dict[str, threading.Lock] = {}
 
     # the stub base image: one per set of stubbed programs (``programs`` given up front share one)
     def base(self, programs: Iterable[str] = ()) -> str:
@@ -640,6 +647,27 @@ class Prover:
             d = self.workdir / f"{self._n:04d}-{re.sub(r'[^A-Za-z0-9_.-]', '_', name)}"
         d.mkdir(parents=True)
         return d
+
+    def _before(self, name: str, text: str, context: Path, *, build_args: Mapping[str, str],
+                target: str | None, values: Iterable[str], tags: list[str]) -> _Build:
+        """A before build (no secret mounts), shared between proofs when :attr:`share_before`."""
+        if not self.share_before:
+            b = self._build(name, text, context, build_args=build_args, secrets={}, target=target, values=values)
+            tags.append(b.tag)
+            return b
+        h = hashlib.sha256("\0".join([text, target or "", *sorted(f"{k}={v}" for k, v in build_args.items())])
+                           .encode())
+        for p in sorted(context.rglob("*")):
+            if p.is_file():
+                h.update(f"\0{p.relative_to(context)}\0".encode() + p.read_bytes())
+        key = h.hexdigest()
+        with self._lock:
+            lock = self._shared_locks.setdefault(key, threading.Lock())
+        with lock:
+            if key not in self._shared:
+                self._shared[key] = self._build(name, text, context, build_args=build_args, secrets={},
+                                                target=target, values=values)
+            return self._shared[key]
 
     def _build(self, name: str, text: str, context: Path, *, build_args: Mapping[str, str],
                secrets: Mapping[str, str], target: str | None, values: Iterable[str]) -> _Build:
@@ -695,15 +723,14 @@ class Prover:
         programs = command_words(before_text) | command_words(after_text)
         for tree in (case.before, case.after):
             for script in tree.rglob("*.sh"):
-                programs |= command_words(script.read_text(encoding="utf-8", errors="replace"))
+                programs |= command_words(script.read_text(encoding="utf-8", errors="replace"), script=True)
         base = self.base(programs)
         after_args = {k: v for k, v in secrets.items() if k in declared_args(after_text)}
         after_secrets = {sid: secrets[name] for sid, name in ids.items()}
         tags: list[str] = []
         try:
-            before = self._build(f"{case.name}-before", rewrite_from(before_text, base), case.before,
-                                 build_args=secrets, secrets={}, target=case.target, values=values)
-            tags.append(before.tag)
+            before = self._before(f"{case.name}-before", rewrite_from(before_text, base), case.before,
+                                  build_args=secrets, target=case.target, values=values, tags=tags)
             if not before.ok:
                 result.unprovable = f"the before build fails here: {_tail(before.stderr)}"
                 return result
@@ -729,11 +756,11 @@ class Prover:
                   secrets: Mapping[str, str], after_args: Mapping[str, str], after_secrets: Mapping[str, str],
                   tags: list[str]) -> None:
         values = list(secrets.values())
-        cb = self._build(f"{case.name}-child-before", f"FROM {before_tag}\n", case.before, build_args=secrets,
-                         secrets={}, target=None, values=values)
+        cb = self._before(f"{case.name}-child-before", f"FROM {before_tag}\n", case.before, build_args=secrets,
+                          target=None, values=values, tags=tags)
         ca = self._build(f"{case.name}-child-after", f"FROM {after_tag}\n", case.after, build_args=after_args,
                          secrets=after_secrets, target=None, values=values)
-        tags += [cb.tag, ca.tag]
+        tags.append(ca.tag)
         if not cb.ok:
             result.unprovable = f"the before child build (ONBUILD) fails here: {_tail(cb.stderr)}"
             return
@@ -750,9 +777,8 @@ class Prover:
         tags.append(na.tag)
         if na.ok:
             return
-        nb = self._build(f"{case.name}-child-before-nosecret", f"FROM {before_tag}\n", case.before, build_args={},
-                         secrets={}, target=None, values=values)
-        tags.append(nb.tag)
+        nb = self._before(f"{case.name}-child-before-nosecret", f"FROM {before_tag}\n", case.before,
+                          build_args={}, target=None, values=values, tags=tags)
         if nb.ok:
             result.differences.append(
                 f"a child image built without the secret fails after (it built before): {_tail(na.stderr)}")
@@ -1138,7 +1164,7 @@ def prove_corpus(cases: Sequence[CorpusCase], prover: Prover, work: Path, jobs: 
     for case in cases:  # one stub base for the whole corpus
         prover.programs |= command_words((case.input / case.dockerfile).read_text(encoding="utf-8"))
         for script in case.input.rglob("*.sh"):
-            prover.programs |= command_words(script.read_text(encoding="utf-8", errors="replace"))
+            prover.programs |= command_words(script.read_text(encoding="utf-8", errors="replace"), script=True)
     prover.base()
     work.mkdir(parents=True, exist_ok=True)
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:

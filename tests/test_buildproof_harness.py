@@ -117,11 +117,15 @@ def _tree(root: Path, files: dict[str, str]) -> Path:
 def proofs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, buildproof.ProofResult]:
     prover = buildproof.session_prover(tmp_path_factory)
     prover.base()
+    prover.share_before = True  # several afters are proved against one before
     tmp = tmp_path_factory.mktemp("pairs")
     cases = [buildproof.Case(name, _tree(tmp / name / "before", b), _tree(tmp / name / "after", a), secrets=s)
              for name, (b, a, s) in PAIRS.items()]
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        results = list(pool.map(prover.prove, cases))
+    try:
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            results = list(pool.map(prover.prove, cases))
+    finally:
+        prover.share_before = False
     return {r.case: r for r in results}
 
 
@@ -238,6 +242,8 @@ def test_command_words() -> None:
     words = buildproof.command_words(text)
     assert {"apt-get", "make", "tee", "npx", "poetry", "go"} <= words
     assert not words & {"DEBIAN_FRONTEND", "sudo", "if", "then", "./configure", "install"}
+    assert buildproof.command_words("#!/bin/sh\n# build with make\nset -eu\nyarn build\nsentry-cli upload dist\n",
+                                    script=True) == {"yarn", "sentry-cli"}
 
 
 def test_needles_find_the_value_inside_base64_and_redact_hides_it() -> None:
