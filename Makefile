@@ -1,7 +1,7 @@
 PYTHON ?= python3
 PIP ?= $(PYTHON) -m pip
 
-.PHONY: install test lint bench fuzz demo fixtures-update
+.PHONY: install test lint bench fuzz demo fixtures-update prove-corpus
 
 install:
 	$(PIP) install -e '.[test]'
@@ -18,6 +18,10 @@ lint:
 
 bench:
 	$(PYTHON) bench/run.py
+
+# build every fixtures/corpus case before and after the migration and compare (tests/buildproof.py)
+prove-corpus:
+	$(PYTHON) tests/prove_corpus.py
 
 fixtures-update:
 	$(PYTHON) tests/update_fixtures.py

@@ -77,6 +77,16 @@ class BuildahStore:
             raise RuntimeError(f"buildah {' '.join(args[:3])} failed ({proc.returncode}):\n{proc.stderr}")
         return proc
 
+    def bud(self, containerfile: Path, tag: str, context: Path, *extra: str,
+            timeout: float = 600) -> subprocess.CompletedProcess[str]:
+        """``buildah bud`` without layers, in docker format (which keeps ONBUILD), with ``extra``
+        options (``--volume``, ``--secret``, ``--build-arg``, ``--target``); the result, failed or not."""
+        args = ["bud", "--isolation", "chroot", "--pull-never", "--layers=false", "--format", "docker", *extra,
+                "-f", str(containerfile), "-t", tag, str(context)]
+        env = {**os.environ, "BUILDAH_ISOLATION": "chroot"}
+        return subprocess.run(self.cmd(*args), capture_output=True, text=True, timeout=timeout, env=env,
+                              stdin=subprocess.DEVNULL)
+
     def build(self, containerfile: Path, tag: str, *, context: Path | None = None,
               build_args: Sequence[str] = ()) -> str:
         """``buildah bud`` (no layers: one build is one commit, the fastest under vfs); returns ``tag``."""

@@ -81,3 +81,13 @@ def finding(*args: object, **kw: object) -> Finding:
 
     kind = str(args[3] if len(args) > 3 else kw["kind"])
     return Finding(*args, code=RULE_CODES[kind], **kw)  # type: ignore[arg-type]
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """The build proof's table and summary line (tests/test_corpus_proof.py), once, when it ran."""
+    proof = sys.modules.get("buildproof")
+    lines = getattr(proof, "REPORT", None) if proof is not None else None
+    if lines:
+        terminalreporter.section("build proof")
+        for line in lines:
+            terminalreporter.write_line(line)
