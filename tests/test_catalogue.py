@@ -94,6 +94,9 @@ def test_inert_program_with_a_condition(text: str, mode: Mode) -> None:
     ("sudo -E npm ci", Mode.POSSIBLE),
     ("env NODE_ENV=production npm ci", Mode.POSSIBLE),
     ("echo \"unterminated", Mode.POSSIBLE),
+    ("env", Mode.NAME),  # prints every variable
+    ("printenv > /tmp/all", Mode.NAME),
+    ("printenv PATH", Mode.NONE),
 ])
 def test_code_the_tool_cannot_see_may_read_anything(text: str, mode: Mode) -> None:
     assert read(text, "SENTRY_AUTH_TOKEN") is mode
@@ -150,6 +153,9 @@ def _var_of(text: str) -> str:
     ('echo "$NPM_TOKEN" > /app/token', True, None),  # not a build tool's file: the app may need it at run time
     ("git clone https://x:${NPM_TOKEN}@github.com/a/b.git /src && make -C /src && rm -rf /src", False, None),
     ("git clone https://x:${NPM_TOKEN}@github.com/a/b.git", True, None),
+    ("env > .env.production.local", True, None),  # every variable, the secret among them
+    ("printenv | grep -v HOME > /app/.env", True, None),
+    ("printenv HOME > /tmp/home", False, None),
     ('git config --global url."https://${NPM_TOKEN}@github.com/".insteadOf "https://github.com/" && go mod download'
      ' && git config --global --unset url."https://${NPM_TOKEN}@github.com/".insteadOf', False, None),
 ])

@@ -110,7 +110,7 @@ INERT: dict[str, re.Pattern[str] | None] = {
          "readlink", "stat", "file", "which", "type", "hash", "ulimit", "mktemp", "diff", "cmp", "du", "df",
          "strip", "patch", "rsync", "wait", "trap", "getent", "hostname", "uname", "nproc", "tput", "clear",
          "yes", "seq", "xxd", "base64", "ssh-keyscan", "setcap", "chsh", "mknod", "mkfifo", "sync", "fc-cache",
-         "curl", "wget", "git", "openssl", "keytool", "jq", "yq", "envsubst", "dos2unix", "iconv", ":"),
+         "curl", "wget", "git", "openssl", "keytool", "jq", "yq", "envsubst", "dos2unix", "iconv", ":", "printenv"),
         None,
     ),
     # pip installs packages by name or from a requirements file (design.md); a local path, an
@@ -212,4 +212,5 @@ BUILD_CREDENTIAL_FILE = re.compile(
     r"\.sentryclirc|settings\.xml|auth\.json|auth\.toml|credentials\.toml|\.docker/config\.json|\.gem/credentials)$"
 )
 #: programs a secret may pass through on its way into a file unchanged (``echo $T | tee f``)
-PASS_THROUGH = frozenset({"tee", "cat", "base64", "xxd", "sed", "awk", "tr", "envsubst", "printf", "echo"})
+PASS_THROUGH = frozenset({"tee", "cat", "base64", "xxd", "sed", "awk", "tr", "envsubst", "printf", "echo", "grep",
+                          "egrep", "fgrep", "sort", "uniq", "head", "tail", "cut", "paste", "jq", "yq"})

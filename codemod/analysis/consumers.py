@@ -93,6 +93,17 @@ def _program(cmd: Command) -> tuple[str, list[str]]:
     return "", []
 
 
+def dumps_environment(cmd: Command) -> bool:
+    """Does the command print every variable (``env``, ``printenv``, ``export -p``, ``set``, ``declare -p``)?"""
+    words = [w for w in cmd.argv if w not in RESERVED]
+    if not words:
+        return False
+    if words[0] in ("env", "printenv"):
+        rest = [w for w in words[1:] if not w.startswith("-") and "=" not in w]
+        return not rest
+    return words in (["export", "-p"], ["set"], ["declare", "-p"], ["declare", "-x"], ["declare", "-px"])
+
+
 def _inner_scripts(prog: str, args: list[str]) -> list[str] | None:
     """For a shell: the scripts of its ``-c`` argument; None when it runs a file or standard input."""
     if prog not in SHELLS:
@@ -199,6 +210,8 @@ def run_read(ins: Instruction, names: frozenset[str], var: str, files: ContextFi
     cmds = run_commands(ins)
     if cmds is None:
         return Read(Mode.POSSIBLE, "its command could not be read")
+    if any(dumps_environment(c) for c in _all_commands(cmds)):
+        return Read(Mode.NAME, "prints the whole environment")
     tool = tool_reader(cmds, var, files)
     if tool:
         return Read(Mode.TOOL, f"{tool} reads it")
@@ -256,7 +269,7 @@ def persisted(ins: Instruction, var: str, files: ContextFiles) -> list[Persisted
     fed = False  # the command before pipes the secret into this one
     for k, c in enumerate(cmds):
         text = c.raw
-        names_it = _refs(text, var)
+        names_it = _refs(text, var) or dumps_environment(c)
         # a redirection of a command that expands the secret, or the tee after it
         targets = [(op, w.text) for op, w in c.redirects if ">" in op and not _DEV.match(w.text)]
         if names_it:
