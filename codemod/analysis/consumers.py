@@ -100,7 +100,7 @@ def dumps_environment(cmd: Command) -> bool:
         return False
     if words[0] in ("env", "printenv"):
         rest = [w for w in words[1:] if not w.startswith("-") and "=" not in w]
-        return not rest
+        return not rest and not {"--version", "--help"} & set(words[1:])
     return words in (["export", "-p"], ["set"], ["declare", "-p"], ["declare", "-x"], ["declare", "-px"])
 
 
