@@ -173,7 +173,9 @@ WRITERS: tuple[Writer, ...] = (
            'git config --global url."https://x:${GITHUB_TOKEN}@github.com/".insteadOf "https://github.com/"',
            # git 2.39: unsetting the last key removes the whole section (docs/tool-behaviour.md)
            r"^git\s+config\s+(?:--(?:global|system|file\s+\S+)\s+)?"
-           r"(?:--unset(?:-all)?\s+{section}\.insteadOf|--remove-section\s+{section})(?:\s|$)"),
+           r"(?:--unset(?:-all)?\s+{section}\.insteadOf|--remove-section\s+{section})(?:\s|$)"
+           # or the whole user configuration removed
+           r"|^rm\s+(?:-\S+\s+)*(?:~|/root|\$HOME|\$\{{HOME\}})/\.gitconfig(?:\s|$)"),
     Writer("git config credential", re.compile(r"^git\s+config\s+.*\b(?:credential\.|http\.\S*extraheader)", re.I),
            "git config credential (.gitconfig)", None,
            'git config --global http.https://github.com/.extraheader "AUTHORIZATION: basic $AUTH"'),
