@@ -41,10 +41,11 @@ def _cases() -> list[Any]:
         for f in sorted((CASES / kind).glob("*.Dockerfile")):
             answer = json.loads(f.with_name(f.name[: -len(".Dockerfile")] + ".buildkit.json").read_text())
             out.append(pytest.param(f.read_bytes(), answer, id=f"{kind}/{f.stem}"))
-    with open(CASES / "random.jsonl") as fh:
-        for i, line in enumerate(fh):
-            d = json.loads(line)
-            out.append(pytest.param(base64.b64decode(d["input_b64"]), d["buildkit"], id=f"random-{i}"))
+    for name in ("random", "heredoc-edge"):
+        with open(CASES / f"{name}.jsonl") as fh:
+            for i, line in enumerate(fh):
+                d = json.loads(line)
+                out.append(pytest.param(base64.b64decode(d["input_b64"]), d["buildkit"], id=f"{name}-{i}"))
     return out
 
 
@@ -66,6 +67,29 @@ def test_case_counts() -> None:
     assert len(list((CASES / "valid").glob("*.Dockerfile"))) == 48
     assert len(list((CASES / "invalid").glob("*.Dockerfile"))) == 9
     assert sum(1 for _ in open(CASES / "random.jsonl")) == 400
+    assert sum(1 for _ in open(CASES / "heredoc-edge.jsonl")) == 5
+
+
+@pytest.mark.parametrize(
+    ("line", "heredocs"),
+    [
+        ("RUN <<EOF", ["EOF"]),
+        ("RUN <<  EOF", ["EOF"]),
+        ('RUN <<"EOF" RUN echo "unterminated <<EOF', []),  # the split fails on the open quote: no heredoc
+        ("RUN echo <<EOFRUN echo 'open <<EOF", []),
+        ("RUN cat <<EOF ${X:-a}", ["EOF"]),
+        ("RUN cat <<EOF ${X", []),  # missing '}'
+        ("RUN cat <<EOF ${#X}", []),  # '${#' then a name: unsupported modifier
+        ("RUN cat <<EOF ${}", []),  # bad substitution
+        ('RUN cat <<EOF "${X:-"a"}"', ["EOF"]),
+        ("RUN cat <<EOF ${X/a/b} ${X%%.*} \\'", ["EOF"]),  # an escaped quote opens nothing
+        ("RUN <<${X}", ["${X}"]),  # unset variables are kept as written
+    ],
+)
+def test_heredocs_only_when_the_line_lexes(line: str, heredocs: list[str]) -> None:
+    body = "".join(f"{h}\n" for h in heredocs)
+    df = parse(f"FROM a\n{line}\n{body}".encode())
+    assert [h.name for h in df.instructions[1].heredocs] == heredocs
 
 
 def test_key_and_value_offsets_point_at_the_bytes() -> None:

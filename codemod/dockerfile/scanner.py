@@ -749,6 +749,8 @@ def _go_quote(s: str) -> str:
 
 
 def _heredocs_from_line(line: str) -> list[Heredoc]:
+    if not _lexes(line):
+        return []  # BuildKit's word split fails on the line, and it then finds no heredoc in it
     docs: list[Heredoc] = []
     words = _shell_words(line)
     for k, word in enumerate(words):
@@ -821,3 +823,107 @@ def _shell_words(s: str, raw: bool = True) -> list[str]:
     if in_word:
         words.append("".join(cur))
     return words
+
+
+class _LexError(Exception):
+    pass
+
+
+def _lexes(line: str) -> bool:
+    """Does BuildKit's shell lexer split ``line`` without an error (raw quotes and escapes, unset variables
+    kept as written)? An unterminated quote or a malformed ``${...}`` anywhere makes the split fail, and a
+    line that fails has no heredocs (``RUN <<"EOF" \\`` continued by ``RUN echo "unterminated <<EOF``)."""
+    if "'" not in line and '"' not in line and "${" not in line:
+        return True  # the only ways to fail
+    try:
+        _lex_until(line, 0, "")
+    except _LexError:
+        return False
+    return True
+
+
+def _lex_until(s: str, i: int, stop: str) -> int:
+    """Index just after ``stop`` (or the end of ``s`` when ``stop`` is empty); raises :class:`_LexError`."""
+    n = len(s)
+    while i < n:
+        ch = s[i]
+        if stop and ch == stop:
+            return i + 1
+        if ch == "$":
+            i = _lex_dollar(s, i + 1)
+        elif ch == "'":
+            j = s.find("'", i + 1)
+            if j < 0:
+                raise _LexError("unterminated single quote")
+            i = j + 1
+        elif ch == '"':
+            i = _lex_double_quote(s, i + 1)
+        elif ch == "\\":
+            if i + 1 >= n:
+                break  # an escape at the very end is dropped
+            i += 2
+        else:
+            i += 1
+    if stop:
+        raise _LexError(f"no matching {stop}")
+    return n
+
+
+def _lex_double_quote(s: str, i: int) -> int:
+    n = len(s)
+    while i < n:
+        ch = s[i]
+        if ch == '"':
+            return i + 1
+        if ch == "$":
+            i = _lex_dollar(s, i + 1)
+        elif ch == "\\" and i + 1 < n and s[i + 1] in '"$\\':
+            i += 2
+        else:
+            i += 1
+    raise _LexError("unterminated double quote")
+
+
+_SPECIAL_PARAMS = frozenset("@*#?-$!0")
+
+
+def _lex_name(s: str, i: int) -> int:
+    """The end of the variable name at ``s[i:]`` (digits, one special parameter, or a word)."""
+    n = len(s)
+    if i < n and s[i].isdigit():
+        while i < n and s[i].isdigit():
+            i += 1
+        return i
+    if i < n and s[i] in _SPECIAL_PARAMS:
+        return i + 1
+    while i < n and (s[i].isalnum() or s[i] == "_"):
+        i += 1
+    return i
+
+
+def _lex_dollar(s: str, i: int) -> int:
+    """``s[i - 1]`` is a ``$``: the index after the reference."""
+    n = len(s)
+    if i >= n or s[i] != "{":
+        return _lex_name(s, i)
+    i += 1
+    if i >= n or s[i] in "{}:":
+        raise _LexError("bad substitution")
+    i = _lex_name(s, i)
+    if i >= n:
+        raise _LexError("missing '}'")
+    ch = s[i]
+    i += 1
+    if ch == "}":
+        return i
+    if ch == ":":
+        i += 1  # the modifier after ':' (any character)
+        return _lex_until(s, i, "}")
+    if ch in "+-?#%":
+        return _lex_until(s, i, "}")
+    if ch == "/":
+        if i < n and s[i] == "/":
+            i += 1
+        i = _lex_until(s, i, "/")
+        return _lex_until(s, i, "}")
+    raise _LexError("unsupported modifier")
