@@ -24,11 +24,13 @@ MATCH = [
     "Dockerfile", "api.Dockerfile", "Dockerfile.dev", "Containerfile", "docker-compose.yml", "compose.prod.yaml",
     ".github/workflows/build.yml", "services/archon/Dockerfile", "deploy/Containerfile.base", "Dockerfile-dev",
     "docker-compose.override.yaml", "Makefile", "scripts/build.sh", ".env", "prod.env",
+    "dockerfile", "app/DockerFile", "Dockerfile_rails", "Dockerfile-deploykeys", ".Dockerfile", "api.dockerfile",
 ]
 NO_MATCH = [
     "Dockerfile.backup-20260101-120000", "README.md", "services/Dockerfile.backup-20260101-120000-2",
     "docker-compose.yml.backup-20260101-120000", "Dockerfile.dockerignore", "Dockerfile.j2", "compose.yml.tmpl",
     ".github/dependabot.yml", "workflows/build.yml", "setup.py", "docs/compose.md", "dockerfile.txt",
+    "pkg/dockerfile.go", "docs/Dockerfile.md", "dockerfile.backup-20260101-120000", "DockerFile.tmpl",
 ]
 
 
