@@ -24,6 +24,8 @@ class Config:
     extra_secret_words: frozenset[str] = frozenset()
     extra_allow_words: frozenset[str] = frozenset()
     extra_secret_names: frozenset[str] = frozenset()
+    extra_setting_words: frozenset[str] = frozenset()
+    extra_key_qualifiers: frozenset[str] = frozenset()
     include: tuple[str, ...] = ()
     exclude: tuple[str, ...] = ()
     secret_style: str = "auto"  # auto | file | env
@@ -40,6 +42,8 @@ class Config:
             extra_secret_words=self.extra_secret_words,
             extra_allow_words=self.extra_allow_words,
             extra_secret_names=self.extra_secret_names,
+            extra_setting_words=self.extra_setting_words,
+            extra_key_qualifiers=self.extra_key_qualifiers,
         )
 
 
@@ -47,6 +51,8 @@ _KEYS = {
     "secret-words": "extra_secret_words",
     "allow-words": "extra_allow_words",
     "secret-names": "extra_secret_names",
+    "setting-words": "extra_setting_words",
+    "key-qualifiers": "extra_key_qualifiers",
     "include": "include",
     "exclude": "exclude",
     "secret-style": "secret_style",

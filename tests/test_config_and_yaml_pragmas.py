@@ -62,6 +62,14 @@ def test_secret_words_and_names_extend_detection(tmp_path: Path, cli, monkeypatc
     assert {f["variable"] for f in _findings(cli)} == {"SIGNING_SEED", "LICENSE"}
 
 
+def test_setting_words_and_key_qualifiers_extend_the_name_lists(tmp_path: Path, cli,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    _repo(tmp_path, monkeypatch, {"Dockerfile": "FROM a\nARG RELEASE_KEY\nARG API_TOKEN_SHARD=eu-3\n"})
+    assert [f["variable"] for f in _findings(cli)] == ["API_TOKEN_SHARD"]
+    (tmp_path / ".migrate-secrets.toml").write_text('setting-words = ["shard"]\nkey-qualifiers = ["release"]\n')
+    assert [(f["variable"], f["rule"]) for f in _findings(cli)] == [("RELEASE_KEY", "MS013")]
+
+
 def test_allow_words_clear_a_name(tmp_path: Path, cli, monkeypatch: pytest.MonkeyPatch) -> None:
     _repo(tmp_path, monkeypatch, {"Dockerfile": "FROM a\nENV DEMO_API_TOKEN=demo-token-everyone-knows\n"})
     assert [f["variable"] for f in _findings(cli)] == ["DEMO_API_TOKEN"]

@@ -175,12 +175,16 @@ def test_every_setting_word_after_the_secret_word(setting: str) -> None:
     ("name", "weak"),
     [
         ("SUPABASE_ANON_KEY", True),
-        ("SUPABASE_SERVICE_ROLE_KEY_DEFAULT", True),
         ("AUTH", True),
         ("REQUIRE_MFA_AUTH", True),
-        ("SSH_PRIVATE_KEY", True),
         ("SSL_CERT_KEY", True),
-        ("ENCRYPTION_KEYS", True),
+        ("REPO_KEY", True),
+        ("CACHE_KEY", True),
+        ("PRIVATE", True),
+        # a qualifier before `key` makes it strong (issue 15)
+        ("SUPABASE_SERVICE_ROLE_KEY_DEFAULT", False),
+        ("SSH_PRIVATE_KEY", False),
+        ("ENCRYPTION_KEYS", False),
         ("OPENAI_API_KEY", False),
         ("DJANGO_SECRET_KEY", False),
         ("AUTH_TOKEN", False),
@@ -253,3 +257,80 @@ def test_extra_secret_words_are_strong() -> None:
 def test_real_world_not_secret_names(name: str) -> None:
     result = classify_name(name)
     assert not result.secret, result.reason
+
+
+# --- issue 15: names the anchors find and we missed, and the settings beside them -------------------------
+
+#: a qualifier before `key` makes it strong: these hold a credential with or without a value to judge
+QUALIFIED_KEYS = [
+    "RAILS_MASTER_KEY", "MEILI_MASTER_KEY", "SSH_PRIVATE_KEY", "PRIVATE_KEY", "GITHUB_APP_PRIVATE_KEY",
+    "JWT_SIGNING_KEY", "SIGNING_KEY", "N8N_ENCRYPTION_KEY", "ENCRYPTION_KEY", "ENCRYPTION_KEY_ARG",
+    "SUPABASE_SERVICE_ROLE_KEY", "SERVICE_KEY", "APP_KEY", "NEW_RELIC_LICENSE_KEY", "DEPLOY_KEY",
+    "DEPLOY_KEY_LINKORB", "CLIENT_KEY", "SESSION_KEY", "AUTH_KEY", "SECURE_AUTH_KEY", "NONCE_KEY",
+    "AZURE_STORAGE_ACCOUNT_KEY", "HMAC_KEY", "OPENAI_KEY", "ADMIN_KEY", "WEBHOOK_SIGNING_KEY", "FCM_SERVER_KEY",
+    "ACCESS_KEY", "MINIO_ACCESS_KEY", "sshPrivateKey", "ssh-deploy-key",
+]
+#: `key` with no qualifier that names a credential stays weak: a value must show the secret
+WEAK_KEYS = ["SUPABASE_ANON_KEY", "REPO_KEY", "CACHE_KEY", "PARTITION_KEY", "ROUTING_KEY", "SORT_KEY", "S3_KEY",
+             "KEY", "IDEMPOTENCY_KEY", "LOOKUP_KEY", "SSL_CERT_KEY"]
+#: words with no `password`/`token`/`key` in them that hold one all the same
+NEW_SECRET_WORDS = ["JWT", "jwt", "GITHUB_PAT", "GH_PAT", "github_pat", "DB_PW", "ADMIN_PW", "DB_ROOT_PW",
+                    "DEVICE_PASSCODE", "SSL_PRIVKEY"]
+CONVENTION_NAMES = [
+    "BUNDLE_GEMS__CONTRIBSYS__COM", "bundle_gems__contribsys__com", "BUNDLE_ENTERPRISE__CONTRIBSYS__COM",
+    "BUNDLE_RUBYGEMS__PKG__GITHUB__COM", "BUNDLE_GITHUB__COM", "BUNDLE_GEMS___MY___CORP__IO",
+    "COMPOSER_AUTH", "DOCKER_AUTH_CONFIG", "NPM_CONFIG__AUTH", "npm_config__authToken",
+]
+SETTING_NAMES_15 = [
+    # what the jwt is configured with, not the jwt
+    "JWT_ALGORITHM", "JWT_ALG", "JWT_EXPIRY", "JWT_EXPIRES_IN", "JWT_EXPIRATION_DELTA", "JWT_ISSUER",
+    "JWT_AUDIENCE", "JWT_PUBLIC_KEY", "JWT_LEEWAY", "JWT_HEADER_PREFIX", "JWT_AUTH_HEADER_PREFIX",
+    "ACCESS_TOKEN_EXPIRE_MINUTES", "REFRESH_TOKEN_LIFETIME_DAYS", "SESSION_COOKIE_AGE",
+    # where a secret is kept, not the secret
+    "JELLYFIN_BRANDING_KEY_COLUMN", "PASSWORD_FIELD", "TOKEN_TABLE", "SECRET_ATTR", "API_KEY_PARAM",
+    "TOKEN_ENV_VAR", "SSH_AUTH_SOCK", "AWS_SECRETS_MANAGER_REGION", "TOKEN_ENDPOINT", "OAUTH_TOKEN_SCOPES",
+    "SSH_KEY_PATH", "MASTER_KEY_FILE", "DEPLOY_KEY_ID", "SIGNING_KEY_ID", "PUBLIC_KEY_PATH", "GPG_KEY",
+    "KEY_NAME", "PRIVATE_KEY_PATH", "APP_KEY_NAME",
+    # counts of tokens (LLM settings)
+    "MAX_TOKENS", "MAX_NEW_TOKENS", "NUM_TOKENS", "MIN_TOKENS", "max_tokens",
+    # bundler settings beside bundler credentials
+    "BUNDLE_PATH", "BUNDLE_WITHOUT", "BUNDLE_DEPLOYMENT", "BUNDLE_JOBS", "BUNDLE_APP_CONFIG", "BUNDLE_FROZEN",
+    "BUNDLE_GEMFILE", "BUNDLE_SILENCE_ROOT_WARNING", "BUNDLE_MIRROR__RUBYGEMS__ORG", "BUNDLE_BUILD__NOKOGIRI",
+    "BUNDLE_LOCAL__RACK", "bundle_path",
+    # whole tokens only
+    "PATH", "PATTERN", "MONKEY_PATCH", "PWA_ENABLED", "JWTS_DIR",
+]
+
+
+@pytest.mark.parametrize("name", QUALIFIED_KEYS + NEW_SECRET_WORDS + CONVENTION_NAMES)
+def test_strong_secret_names_of_issue_15(name: str) -> None:
+    result = classify_name(name)
+    assert result.secret and not result.weak, result.reason
+
+
+@pytest.mark.parametrize("name", WEAK_KEYS)
+def test_unqualified_keys_stay_weak(name: str) -> None:
+    result = classify_name(name)
+    assert result.secret and result.weak, result.reason
+
+
+@pytest.mark.parametrize("name", SETTING_NAMES_15)
+def test_settings_of_issue_15(name: str) -> None:
+    result = classify_name(name)
+    assert not result.secret, result.reason
+
+
+def test_reasons_of_issue_15() -> None:
+    assert classify_name("RAILS_MASTER_KEY").reason == "'master' key"
+    assert classify_name("SSH_PRIVATE_KEY").reason == "'ssh' key"
+    assert classify_name("JELLYFIN_BRANDING_KEY_COLUMN").reason == "setting word 'column' after 'key'"
+    assert classify_name("JWT_ALGORITHM").reason == "setting word 'algorithm' after 'jwt'"
+    assert "BUNDLE_<HOST>" in classify_name("BUNDLE_GEMS__CONTRIBSYS__COM").reason
+    assert "count" in classify_name("MAX_TOKENS").reason
+    assert classify_name("DB_PW").password_like and classify_name("DEVICE_PASSCODE").password_like
+
+
+def test_key_qualifiers_extend_by_config() -> None:
+    assert classify_name("RELEASE_KEY").weak
+    result = classify_name("RELEASE_KEY", extra_key_qualifiers=frozenset({"Release"}))
+    assert result.secret and not result.weak

@@ -438,3 +438,14 @@ def _update() -> None:  # pragma: no cover - run by hand
 if __name__ == "__main__":  # pragma: no cover
     if sys.argv[1:] == ["--update"]:
         _update()
+
+
+def test_a_column_named_key_is_a_setting() -> None:
+    """The false positive of the monorepo audit (issue 15): ``column`` (like ``table``, ``field``, ``attr``)
+    names where a key is stored, not a key; a real key read beside it is still found."""
+    src = (b"import os\n"
+           b'BRANDING_COLUMN = os.environ.get("JELLYFIN_BRANDING_KEY_COLUMN", "key")\n'
+           b'TOKEN_FIELD = os.getenv("API_TOKEN_FIELD", "token")\n'
+           b'KEY = os.environ.get("JELLYFIN_API_KEY", "' + rnd(32).encode() + b'")\n')
+    findings, _, _ = python_findings("settings.py", src, fix=False)
+    assert [(f.line, f.variable) for f in findings] == [(4, "JELLYFIN_API_KEY")]
