@@ -15,10 +15,13 @@ from codemod.analysis.values import (
     classify_value,
     embedded_credentials,
     embedded_references,
+    embedded_secret_parts,
+    fallback,
     is_public_by_design,
     is_secret_value,
     known_format,
     looks_high_entropy,
+    url_credential,
 )
 
 REAL_WORLD = Path(__file__).resolve().parents[2] / "shared" / "real-world"
@@ -371,7 +374,8 @@ PIN = classify_name("SIM_PIN")
         (classify_name("HOME"), SERVICE_JWT, True, ValueKind.REAL),
         (SETTING, "https://your-project.supabase.co", False, ValueKind.NOT_SECRET),
         (classify_name("HOME"), "postgres", False, ValueKind.PLAIN),
-        (classify_name("DATABASE_URL"), f"postgres://app:{PW}@db/app", False, ValueKind.REAL),
+        # issue 15: a URL with a password is a secret value under any name
+        (classify_name("DATABASE_URL"), f"postgres://app:{PW}@db/app", True, ValueKind.REAL),
     ],
 )
 def test_is_secret_value(name_class: NameClass, value: str, secret: bool, kind: ValueKind) -> None:
@@ -457,3 +461,77 @@ def test_pathological_values_are_linear(value: str) -> None:
     looks_high_entropy(value)
     classify_name(value)
     assert time.perf_counter() - started < 2.0
+
+
+# --- issue 15: credentials in URLs under any name, references that only look like them, fallbacks ----------
+
+HOME = classify_name("HOME")
+
+
+@pytest.mark.parametrize(
+    ("value", "described"),
+    [
+        (f"postgres://app:{PW}@db:5432/app", "password in postgres URL"),
+        ("amqp://guest:guest@rabbitmq:5672//", "password in amqp URL"),
+        (f"https://ci-reader:{PW}@pypi.corp.example/simple", "password in https URL"),
+        ("mysql://root:changeme@db/app", "password in mysql URL"),
+        (f'"redis://:{PW}@cache:6379/0"', "password in redis URL"),
+        # no literal credential: a reference, no password, an empty one, GitHub's token-as-user form
+        ("https://${GH_TOKEN}:x-oauth-basic@github.com/acme/x.git", None),
+        ("https://x-access-token:${GITHUB_TOKEN}@github.com/acme/x.git", None),
+        ("https://__token__:$PYPI_TOKEN@upload.pypi.org/legacy/", None),
+        ("amqp://${USER:-guest}:${PW:-guest}@h/", None),
+        ("https://abc123def456@o123.ingest.sentry.io/42", None),
+        ("redis://:@cache:6379", None),
+        ("postgres://db:5432/app", None),
+        (f"https://api.example.org/v1?token={PW}", None),  # a token in the query: MS010, inside the value
+        (f"see postgres://app:{PW}@db/app", None),  # not the whole value
+    ],
+)
+def test_url_credential(value: str, described: str | None) -> None:
+    assert url_credential(value) == described
+    assert is_secret_value(HOME, value)[0] is (described is not None)
+
+
+def test_a_literal_token_as_the_user_is_the_credential() -> None:
+    token = "ghp_" + rnd(36)
+    assert url_credential(f"https://{token}:x-oauth-basic@github.com/acme/x.git") == "password in https URL"
+    assert embedded_secret_parts(f"git clone https://{token}:x-oauth-basic@github.com/a/b") == [token]
+    url = "https://${GH_TOKEN}:x-oauth-basic@github.com/acme/x.git"
+    assert embedded_credentials(url) == ["token in https URL (reference to $GH_TOKEN)"]
+    assert embedded_references(url) == ["GH_TOKEN"]
+    assert embedded_secret_parts(url) == []
+    assert classify_value(url) is ValueKind.PLAIN
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "secret", "kind"),
+    [
+        ("JWT_SIGNING_KEY", "${JWT_SIGNING_KEY:-dev-key}", True, ValueKind.PLAIN),
+        ("DB_PASSWORD", "${DB_PASSWORD:-changeme}", True, ValueKind.PLACEHOLDER),
+        ("DB_PASSWORD", '"${DB_PASSWORD-postgres}"', True, ValueKind.PLAIN),
+        ("SECRET_KEY_BASE", "${SECRET_KEY_BASE:-" + rnd(64, "0123456789abcdef") + "}", True, ValueKind.REAL),
+        ("DATABASE_URL", "${DATABASE_URL:-postgres://app:" + PW + "@db/app}", True, ValueKind.REAL),
+        ("DB_PASSWORD", "${DB_PASSWORD:-}", False, ValueKind.REFERENCE),
+        ("DB_PASSWORD", "${DB_PASSWORD}", False, ValueKind.REFERENCE),
+        ("DB_PASSWORD", "${DB_PASSWORD:-$FALLBACK_PW}", False, ValueKind.REFERENCE),
+        ("DB_PASSWORD", "${DB_PASSWORD:+set}", False, ValueKind.REFERENCE),
+        ("DB_PASSWORD", "${DB_PASSWORD:?required}", False, ValueKind.REFERENCE),
+        ("API_URL", "${API_URL:-https://api.example.org}", False, ValueKind.NOT_SECRET),
+        ("TOKEN_TTL", "${TOKEN_TTL:-3600}", False, ValueKind.NOT_SECRET),
+        ("AUTH_PROVIDER", "${AUTH_PROVIDER:-oidc}", False, ValueKind.PLAIN),
+    ],
+)
+def test_fallbacks_are_judged_as_values(name: str, value: str, secret: bool, kind: ValueKind) -> None:
+    assert is_secret_value(classify_name(name), value) == (secret, kind)
+
+
+def test_fallback() -> None:
+    assert fallback("${X:-dev-key}") == "dev-key"
+    assert fallback("${X-a b}") == "a b"
+    assert fallback("'${X:-q}'") == "q"
+    assert fallback("${X:-}") == ""
+    assert fallback("${X:-$Y}") is None
+    assert fallback("${X}") is None
+    assert fallback("${X:+y}") is None
+    assert fallback("pre${X:-y}") is None

@@ -74,6 +74,8 @@ SETTING_WORDS: frozenset[str] = frozenset(
         # how long a token lives (``JWT_EXPIRES_IN``, ``JWT_EXPIRATION_DELTA``, ``ACCESS_TOKEN_EXPIRE_MINUTES``)
         "expire", "expires", "expiration", "minutes", "seconds", "hours", "days", "age", "duration", "leeway",
         "alg",
+        # how passwords are handled, not a password (``password_encryption=scram-sha-256`` for postgres)
+        "encryption", "encoding", "validator", "complexity", "strength",
     }
 )  # fmt: skip
 #: Before ``token``/``tokens`` these count tokens, they do not hold one (``MAX_TOKENS``, ``MAX_NEW_TOKENS``).

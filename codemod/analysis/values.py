@@ -12,6 +12,7 @@ import json
 import math
 import re
 from collections import Counter
+from collections.abc import Callable
 from enum import Enum
 
 from codemod.analysis.names import NameClass
@@ -19,7 +20,10 @@ from codemod.analysis.names import NameClass
 __all__ = [
     "ValueKind",
     "classify_value",
+    "command_credentials",
     "embedded_credentials",
+    "fallback",
+    "url_credential",
     "embedded_references",
     "is_public_by_design",
     "is_secret_value",
@@ -129,6 +133,9 @@ _PASSWORD_PART = r"(?:\$\{[^}\s]*\}|\$(?!\{)|[^\s/@?#$])*"
 _URL_USERINFO = re.compile(
     rf"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*)://(?P<user>{_USER_PART}):(?P<pw>{_PASSWORD_PART})@"
 )
+#: GitHub's token-as-user URLs carry this fixed word as the password (``https://TOKEN:x-oauth-basic@github.com``):
+#: the credential is the user part
+_DUMMY_PASSWORDS = frozenset({"x-oauth-basic"})
 _SECRET_QUERY_PARAM = re.compile(
     r"[?&](?P<param>access_token|refresh_token|id_token|api_key|apikey|api-key|auth_token|token|key|sig"
     r"|signature|password|passwd|pwd|secret|client_secret|x-amz-signature|x-goog-signature)"
@@ -280,6 +287,45 @@ def _is_abs_path(v: str) -> bool:
     return not any(len(seg) >= 20 and looks_high_entropy(seg) for seg in v.split("/"))
 
 
+def _userinfo_secret(m: re.Match[str]) -> str:
+    """The part of a URL's ``user:password@`` that holds the credential: the password, or the user when the
+    password is only GitHub's fixed ``x-oauth-basic`` (empty when there is none)."""
+    pw = m.group("pw")
+    if pw.lower() in _DUMMY_PASSWORDS:
+        return m.group("user")
+    return pw
+
+
+def url_credential(value: str) -> str | None:
+    """A description (never the secret) of the literal credential in the ``user:password@`` of a URL that is the
+    whole ``value`` (``DATABASE_URL=postgres://app:pw@db/app``, ``PYPI_SERVER=https://u:p@pypi.corp/simple``),
+    or None: no userinfo, an empty password, or only references (``https://${GH_TOKEN}:x-oauth-basic@github.com``
+    and ``amqp://u:${PW}@h`` name their secret, they do not hold it)."""
+    v = _strip_quotes(value)
+    if "://" not in v or "@" not in v or not _URL_WHOLE.fullmatch(v):
+        return None
+    m = _URL_USERINFO.match(v)
+    if m is None:
+        return None
+    secret = _userinfo_secret(m)
+    if not secret or _credential_kind(secret) is ValueKind.PLAIN:
+        return None
+    return f"password in {m.group('scheme')} URL"
+
+
+def fallback(value: str) -> str | None:
+    """The literal default of a whole-value ``${X:-default}`` / ``${X-default}`` reference (what the image holds
+    when ``X`` is unset), else None (no fallback, or one that is itself a reference)."""
+    v = _strip_quotes(value)
+    m = _FALLBACK.fullmatch(v)
+    if m is None or "$" in m.group(1):
+        return None
+    return m.group(1)
+
+
+_FALLBACK = re.compile(r"\$\{[A-Za-z_][A-Za-z0-9_]*:?-(.*)\}", re.S)
+
+
 def _credential_kind(secret: str) -> ValueKind:
     if not secret or _ONLY_VARS.fullmatch(secret):
         return ValueKind.PLAIN  # embeds a reference: the caller follows embedded_references()
@@ -290,8 +336,8 @@ def _credential_kind(secret: str) -> ValueKind:
 
 def _classify_url(v: str) -> ValueKind:
     m = _URL_USERINFO.match(v)
-    if m is not None and m.group("pw"):
-        return _credential_kind(m.group("pw"))
+    if m is not None and _userinfo_secret(m):
+        return _credential_kind(_userinfo_secret(m))
     for q in _SECRET_QUERY_PARAM.finditer(v):
         if q.group("val"):
             return _credential_kind(q.group("val"))
@@ -362,7 +408,10 @@ def _scan_embedded(value: str) -> tuple[list[str], list[str]]:
         u = url.group()
         m = _URL_USERINFO.match(u)
         if m is not None and m.group("pw"):
-            add(f"password in {m.group('scheme')} URL", m.group("pw"))
+            secret = _userinfo_secret(m)
+            what = "token" if m.group("pw").lower() in _DUMMY_PASSWORDS else "password"
+            if secret:
+                add(f"{what} in {m.group('scheme')} URL", secret)
         for q in _SECRET_QUERY_PARAM.finditer(u):
             if q.group("val"):
                 add(f"'{q.group('param')}' query parameter in URL", q.group("val"))
@@ -387,8 +436,8 @@ def embedded_secret_parts(value: str) -> list[str]:
     for url in _URL.finditer(value):
         u = url.group()
         m = _URL_USERINFO.match(u)
-        if m is not None and m.group("pw"):
-            parts.append(m.group("pw"))
+        if m is not None and _userinfo_secret(m):
+            parts.append(_userinfo_secret(m))
         parts.extend(q.group("val") for q in _SECRET_QUERY_PARAM.finditer(u) if q.group("val"))
     parts.extend(c.group("val").strip() for c in _CONN_STRING_SECRET.finditer(value) if c.group("val").strip())
     parts.extend(h.group("val") for h in _AUTH_HEADER.finditer(value) if len(h.group("val")) >= 8)
@@ -408,9 +457,13 @@ def embedded_references(value: str) -> list[str]:
 
 
 def is_secret_value(name_class: NameClass, value: str) -> tuple[bool, ValueKind]:
-    """Is this (name, value) pair a secret? REFERENCE is never decided here."""
+    """Is this (name, value) pair a secret? A reference is not decided here (the caller resolves it), except
+    for its literal fallback: ``${JWT_SIGNING_KEY:-dev-key}`` holds ``dev-key`` whenever nobody sets it."""
     kind = classify_value(value, name_is_password_like=name_class.password_like)
     if kind is ValueKind.REFERENCE or _ONLY_VARS.fullmatch(_strip_quotes(value)):
+        default = fallback(value) if kind is ValueKind.REFERENCE else None
+        if default:
+            return is_secret_value(name_class, default)
         return False, ValueKind.REFERENCE  # ${A}${B}: only references, the caller resolves them
     # classify_value() says REAL for every known format and NOT_SECRET for public-by-design values.
     if kind is ValueKind.REAL and known_format(value) is not None:
@@ -418,7 +471,111 @@ def is_secret_value(name_class: NameClass, value: str) -> tuple[bool, ValueKind]
     if kind in (ValueKind.EMPTY, ValueKind.NOT_SECRET):
         return False, kind
     if not name_class.secret:
-        return False, kind
+        # a URL with a password is a secret under any name (DATABASE_URL, PYPI_SERVER); a token in its query is
+        # reported inside the value (MS010), the rest of the URL being configuration
+        return url_credential(value) is not None, kind
     if name_class.weak:
         return kind in (ValueKind.REAL, ValueKind.PLACEHOLDER), kind
     return True, kind
+
+
+# --- literal credentials in commands (RUN, CMD, ENTRYPOINT, HEALTHCHECK) ---------------------------------------
+
+#: a literal argument: quoted (no expansion inside single quotes) or bare, never a ``$`` expansion or a backtick
+_LIT = r"""(?P<val>'[^'\n]*'|"[^"$`\n]*"|[^\s;&|"'`$<>()\\]+)"""
+#: flags that take the secret as their argument, with a space or ``=`` (``--passphrase-fd``, ``--password-file``
+#: and ``--token-file`` are other flags: the name must end where the value starts)
+_SECRET_FLAGS = (
+    r"password|passwd|passphrase|pass|requirepass|masterauth|token|api-?key|access-?token|auth-?token|"
+    r"client-?secret|secret-?key|http-password|ftp-password|proxy-password|db-password|admin-password"
+)
+_COMMAND_CREDENTIALS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
+    (what, re.compile(pattern, re.IGNORECASE if what.startswith("SQL") else 0))
+    for what, pattern in (
+        ("a password flag", rf"(?<![\w-])--(?:{_SECRET_FLAGS})(?:=|[ \t]+){_LIT}"),
+        ("a keystore or key password flag",
+         rf"(?<![\w-])-(?:storepass|keypass|srcstorepass|deststorepass|srckeypass|destkeypass|password)[ \t]+{_LIT}"),
+        ("an openssl pass: argument", r"(?<![\w-])-pass(?:in|out)?[ \t]+(?:'|\")?pass:(?P<val>[^\s'\"$`;&|]+)"),
+        ("a mysql -p password", r"\b(?:mysql|mysqladmin|mysqldump|mariadb|mariadb-admin|mysqlimport|mysqlshow|"
+                                r"mysqlcheck)\b[^;&|\n]*?[ \t]-p(?P<val>'[^'\n]+'|\"[^\"$`\n]+\"|[^\s;&|\"'`$]+)"),
+        ("a docker login -p password", r"\b(?:docker|podman|buildah|skopeo|nerdctl)[ \t]+login\b[^;&|\n]*?"
+                                       rf"[ \t]-p[ \t]+{_LIT}"),
+        ("an sshpass -p password", rf"\bsshpass[ \t]+-p[ \t]*{_LIT}"),
+        ("a redis-cli -a password", rf"\bredis-cli\b[^;&|\n]*?[ \t]-a[ \t]+{_LIT}"),
+        ("a mongo -p password", rf"\bmongo(?:sh)?\b[^;&|\n]*?[ \t]-p[ \t]+{_LIT}"),
+        ("a user:password argument", r"\b(?:curl|wget|lftp)\b[^;&|\n]*?(?<![\w-])(?:-u|--user|--proxy-user)"
+                                     r"(?:=|[ \t]+)['\"]?[^\s:'\"$`;&|]+:(?P<val>[^\s'\"$`;&|@]+)['\"]?"),
+        ("a property or option", r"(?<![\w-])(?:-D|--)(?P<name>[A-Za-z][\w.-]*)=(?P<val>'[^'\n]*'|\"[^\"$`\n]*\"|"
+                                 r"[^\s;&|\"'`$<>()\\,]+)"),
+        ("a chpasswd user:password", r"\becho[ \t]+(?:-e[ \t]+)?['\"]?[\w.-]+:(?P<val>[^\s'\"$`|]+)['\"]?[ \t]*\|"
+                                     r"[ \t]*(?:sudo[ \t]+)?chpasswd\b"),
+        ("an htpasswd -b password", rf"\bhtpasswd[ \t]+-\w*b\w*[ \t]+\S+[ \t]+\S+[ \t]+{_LIT}"),
+        ("an npmrc auth value", r":_(?:authToken|auth|password)[ \t]*[= ][ \t]*(?P<val>[^\s'\"$`;&|]+)"),
+        ("SQL IDENTIFIED BY password", r"\bIDENTIFIED[ \t]+(?:WITH[ \t]+\w+[ \t]+)?BY[ \t]+(?:'(?P<val>[^'$\n]+)'|"
+                                       r"\\?\"(?P<val2>[^\"$\n\\]+)\\?\")"),
+        ("SQL PASSWORD literal", r"\bPASSWORD[ \t]+'(?P<val>[^'$\n]+)'"),
+    )
+)
+#: ``NAME=value`` before a command or after ``export``/``env``/``-e``: judged by the name and the value
+_ASSIGNMENT = re.compile(
+    r"(?:^|(?<=[\s;&|(]))(?P<how>export[ \t]+|-e[ \t]+|--env[ \t]+|--build-arg[ \t]+)?"
+    r"(?P<name>[A-Za-z_][A-Za-z0-9_]*)=(?P<val>'[^'\n]*'|\"[^\"$`\n]*\"|[^\s;&|\"'`$<>()\\]+)"
+)
+#: a command that cannot hold any of the above: no secret-ish word, no short flag that takes a password
+_COMMAND_HINT = re.compile(
+    r"(?i)pass|pw|secret|token|key|auth|cred|identified|sshpass|chpasswd|login|"
+    r"\s-[pua]|:_|storepass|keypass"
+)
+#: values in a command that only look like credentials
+_NOT_A_COMMAND_SECRET = re.compile(r"(?i)^(?:-.*|stdin|prompt|none|null|true|false|x-oauth-basic)$")
+
+
+def _literal(raw: str) -> str:
+    return raw[1:-1] if len(raw) >= 2 and raw[0] == raw[-1] and raw[0] in "'\"" else raw
+
+
+def command_credentials(text: str, classify: Callable[[str], NameClass] | None = None
+                        ) -> list[tuple[str | None, str, str]]:
+    """Literal credentials in a shell command (a RUN, CMD, ENTRYPOINT or HEALTHCHECK text, heredoc bodies
+    included): ``(assigned name or None, description, the literal)`` each. The literal is for redaction only,
+    never printed. References (``--password "$PW"``, ``-p$(cat /run/secrets/x)``), ``--password-file``,
+    ``--passphrase-fd``, ports (``-p 8080:80``) and placeholders assigned inline before a command (a migrated
+    ``RUN SECRET_KEY=placeholder manage.py collectstatic``) are not credentials.
+    """
+    if not _COMMAND_HINT.search(text) and "=" not in text:
+        return []
+    from codemod.analysis.names import classify_name
+
+    judge = classify or classify_name
+    password = judge("password")
+    found: list[tuple[str | None, str, str]] = []
+    seen: set[int] = set()  # where each value starts: one credential, one entry
+    for what, pattern in _COMMAND_CREDENTIALS:
+        for m in pattern.finditer(text):
+            group = "val" if m.group("val") is not None else "val2"
+            raw = m.group(group)
+            value = _literal(raw)
+            if m.start(group) in seen or not value or _NOT_A_COMMAND_SECRET.match(value) \
+                    or "$" in value and raw[:1] != "'":
+                continue
+            flag = m.groupdict().get("name")
+            nc = judge(flag) if flag else password
+            if flag and not nc.secret:
+                continue
+            if is_secret_value(nc, value)[0] or known_format(value):
+                seen.add(m.start(group))
+                found.append((None, what, value))
+    urls = [(u.start(), u.end()) for u in _URL.finditer(text)] if "://" in text else []
+    for m in _ASSIGNMENT.finditer(text):
+        name, raw = m.group("name"), m.group("val")
+        value = _literal(raw)
+        if m.start("val") in seen or not value or "$" in value and raw[:1] != "'":
+            continue
+        if any(a <= m.start() < b for a, b in urls):
+            continue  # a query parameter: the URL's own credential (embedded_credentials)
+        secret, kind = is_secret_value(judge(name), value)
+        # a placeholder set for one command only is how a build step gets *some* value (MS003's own fix)
+        if secret and (kind is not ValueKind.PLACEHOLDER or m.group("how")):
+            seen.add(m.start("val"))
+            found.append((name, f"{name}= assigned a literal", value))
+    return found

@@ -4,6 +4,7 @@ import re
 from collections.abc import Iterator
 
 from codemod.analysis.values import (
+    command_credentials,
     embedded_credentials,
     embedded_secret_parts,
     known_format,
@@ -18,6 +19,8 @@ _RUN_HINT = re.compile(
     r"Bearer|Basic|hooks\.slack\.com|discord(?:app)?\.com/api/webhooks",
     re.IGNORECASE,
 )
+#: instructions whose command text runs: at build time (RUN) or in every container (CMD, ENTRYPOINT, HEALTHCHECK)
+_COMMANDS = frozenset({"RUN", "CMD", "ENTRYPOINT", "HEALTHCHECK"})
 
 
 def _spans(data: bytes, start: int, end: int, parts: list[str]) -> list[tuple[int, int]]:
@@ -33,14 +36,19 @@ def _spans(data: bytes, start: int, end: int, parts: list[str]) -> list[tuple[in
 
 
 class CredentialInValue(Rule):
-    """What it does: flags a literal credential inside a larger ARG/ENV value: a URL with a password,
-    a ``token=``/``key=``/``sig=`` query parameter, a webhook URL, a connection string ``Password=``,
-    a ``Basic``/``Bearer`` header value.
+    """What it does: flags a literal credential inside a larger ARG/ENV value (a ``token=``/``key=``/``sig=``
+    query parameter, a webhook URL, a connection string ``Password=``, a ``Basic``/``Bearer`` header value),
+    and a literal credential in a command: a URL with a password in a RUN, a password flag (``--password``,
+    ``gpg --passphrase``, ``mysql -p...``, ``docker login -p``, ``curl -u user:...``, ``keytool -storepass``,
+    ``redis-server --requirepass``), ``export DB_PASS=...``, ``echo user:... | chpasswd``, SQL ``IDENTIFIED BY``,
+    in a RUN (heredoc bodies included) or in the CMD, ENTRYPOINT or HEALTHCHECK every container runs.
+    References (``--password "$PW"``, ``https://${GH_TOKEN}:x-oauth-basic@github.com``) are not literals.
 
-    Why: the whole value is recorded in the image, credential included.
+    Why: the whole value is recorded in the image, credential included; a RUN's command line is in the image
+    history, a CMD's in its config.
 
-    Fix: none automatic (the rest of the value is configuration): move the credential to runtime
-    configuration or a secret mount by hand. Reported, never rewritten.
+    Fix: none automatic (the rest of the value or command is configuration): move the credential to runtime
+    configuration or a secret mount by hand. Reported, values redacted, never rewritten.
     """
 
     CODE = "MS010"
@@ -52,11 +60,21 @@ class CredentialInValue(Rule):
     VALID = [
         "FROM a\nENV DATABASE_URL=postgres://db:5432/app\n",
         "FROM a\nENV BROKER_URL=amqp://u:${PW}@h/\n",
+        "FROM golang:1.22\nARG GH_TOKEN\nRUN git config --global "
+        'url."https://${GH_TOKEN}:x-oauth-basic@github.com/".insteadOf "https://github.com/"\n',
+        "FROM a\nRUN gpg --batch --passphrase-file /run/secrets/gpg_pass --import /tmp/k.asc\n",
+        'FROM a\nRUN mkdir -p /app && docker run -p 8080:80 x && echo $VERSION\nCMD mysql -p"$DB_PASSWORD"\n',
+        "FROM a\nRUN DJANGO_SECRET_KEY=placeholder python manage.py collectstatic\n",
     ]
     INVALID = [
-        Invalid("FROM a\nENV DATABASE_URL=postgres://app:s3cretpass@db:5432/app\n", line=2),
+        Invalid("FROM a\nENV DB_CONN=Server=db;Database=app;Password=s3cretpass99;\n", line=2),
         Invalid("FROM a\nRUN pip install --index-url https://ci:s3cretpass99@pypi.example.org/simple app\n",
                 line=2, variable="RUN"),
+        Invalid('FROM a\nRUN export DB_PASS="mysecretpassword" && ./migrate\n', line=2, variable="DB_PASS"),
+        Invalid("FROM a\nRUN gpg --batch --passphrase 1234 --import /tmp/k.asc\n", line=2, variable="RUN"),
+        Invalid('FROM a\nCMD ["redis-server", "--requirepass", "s3cr3tPass"]\n', line=2, variable="CMD"),
+        Invalid("FROM a\nENTRYPOINT mysqld & sleep 5 && mysql -uroot -proot123 app\n", line=2,
+                variable="ENTRYPOINT"),
     ]
 
     def check(self, ctx: Context) -> Iterator[Hit]:
@@ -81,21 +99,42 @@ class CredentialInValue(Rule):
         yield from self._runs(ctx)
 
     def _runs(self, ctx: Context) -> Iterator[Hit]:
-        """Literal credentials in the URLs of a RUN (``https://user:pass@host``, ``?token=...``)."""
+        """Literal credentials in the commands of RUN, CMD, ENTRYPOINT and HEALTHCHECK: URLs with a password,
+        ``?token=...``, header values, password flags, ``export NAME=...`` of a secret name."""
         df = ctx.flow.df
         for i, ins in enumerate(df.instructions):
-            if ins.effective != "RUN":
+            keyword = ins.effective
+            if keyword not in _COMMANDS:
                 continue
-            text = ctx.flow.run_text(i)
-            if not _RUN_HINT.search(text):
-                continue
-            parts = embedded_secret_parts(text)
-            if not parts:
-                continue
-            details = [d for d in embedded_credentials(text) if "reference to" not in d]
-            spans = _spans(df.data, ins.start, ins.end, parts)
-            f = self.finding(ctx, ins.start_line, "RUN", fixable=False, value_class="real-looking", what="a ",
-                             detail="; ".join(details) or "credential in a URL",
-                             fix="pass the credential as a build secret (RUN --mount=type=secret)")
-            yield Hit(f, secret_values={f"RUN@{ins.start_line + 1}#{n}": p for n, p in enumerate(parts)},
-                      redact=spans)
+            text = " ".join(ins.value) if ins.json or keyword == "HEALTHCHECK" else ctx.flow.run_text(i)
+            parts: list[str] = []
+            details: list[str] = []
+            if _RUN_HINT.search(text):
+                parts = embedded_secret_parts(text)
+                if parts:
+                    details = [d for d in embedded_credentials(text) if "reference to" not in d]
+            assigned: dict[str, list[str]] = {}
+            for name, what, literal in command_credentials(text, ctx.name_class):
+                if name is None:
+                    if literal not in parts:
+                        parts.append(literal)
+                    details.append(what)
+                else:
+                    assigned.setdefault(name, []).append(literal)
+            line = ins.start_line
+            if parts:
+                spans = _spans(df.data, ins.start, ins.end, parts)
+                f = self.finding(ctx, line, keyword, fixable=False, value_class="real-looking", what="a ",
+                                 detail="; ".join(dict.fromkeys(details)) or "credential in a URL",
+                                 fix="pass the credential as a build secret (RUN --mount=type=secret)"
+                                 if keyword == "RUN" else "read the credential from the runtime environment")
+                yield Hit(f, secret_values={f"{keyword}@{line + 1}#{n}": p for n, p in enumerate(parts)},
+                          redact=spans)
+            for name, literals in assigned.items():
+                spans = _spans(df.data, ins.start, ins.end, literals)
+                f = self.finding(ctx, line, name, fixable=False, value_class="real-looking", what="",
+                                 detail=f"a literal assigned in the {keyword} command",
+                                 fix="pass it as a build secret (RUN --mount=type=secret,env=...)"
+                                 if keyword == "RUN" else "provide it at runtime")
+                yield Hit(f, secret_values={f"{name}@{line + 1}#{n}": v for n, v in enumerate(literals)},
+                          redact=spans)
