@@ -21,6 +21,7 @@ from codemod.discover import COMPOSE, DOCKERFILE, Discovered, discover, forget_r
 from codemod.dockerfile.scanner import Dockerfile, ParseError
 from codemod.fix.loop import DockerfileResult, RewriteError, migrate
 from codemod.invocations import InvocationResult
+from codemod.invocations.named import with_named_dockerfiles
 from codemod.model import BuildSecret, DockerfileMigration, FileChange, Hit, RemovePair, RunResult
 from codemod.rules.pragmas import suppress_in_text
 
@@ -153,6 +154,7 @@ def run(paths: list[str], config: Config, *, jobs: int | None = None, keep_bytes
     result = RunResult()
     forget_real_paths()  # symlinks may have changed since an earlier run in this process
     files = discover(paths, include=config.include, exclude=config.exclude, log=result.log)
+    files = with_named_dockerfiles(files, exclude=config.exclude, log=result.log)
     result.files = files
     dockerfiles: list[tuple[Discovered, bytes, bytes | None, list[Hit]]] = []
     for f in files:

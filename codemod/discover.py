@@ -195,8 +195,6 @@ _BUILD_COMMAND = re.compile(
 )
 _FILE_FLAG = re.compile(r"(?:^|\s)(?:-f|--file)(?:=|\s+)(?P<path>\"[^\"]*\"|'[^']*'|[^\s\"']+)")
 _CONTINUATION = re.compile(r"\\\r?\n")
-#: the files that name Dockerfiles are small; a bigger one is not read for this
-_NAMING_MAX = 1 << 20
 
 
 def build_file_flags(text: str) -> list[str]:
@@ -215,96 +213,12 @@ def build_file_flags(text: str) -> list[str]:
     return list(dict.fromkeys(out))
 
 
-def _compose_named(path: Path, data: bytes) -> list[Path]:
-    from codemod.runtime import compose_services
-
-    if b"build" not in data:
-        return []
-    return [s.dockerfile for s in compose_services(path, data) if "$" not in str(s.dockerfile)]
-
-
-def _workflow_named(path: Path, data: bytes, root: Path) -> list[list[Path]]:
-    """Each build a workflow runs: the Dockerfile candidates, best first. ``docker/build-push-action``'s
-    ``file`` is relative to the workspace (the repository root), not to ``context``; ``run:`` steps run in
-    the workspace or their ``working-directory``."""
-    from codemod.invocations.common import InvocationError, decode_text, parse_yaml, yaml_data
-
-    if b"build" not in data:
-        return []
-    try:
-        doc = yaml_data(parse_yaml(decode_text(data), path.as_posix()))  # the rewrite's cache key
-    except (InvocationError, ValueError, RecursionError):
-        return []
-    jobs = doc.get("jobs") if isinstance(doc, dict) else None
-    out: list[list[Path]] = []
-    for job in jobs.values() if isinstance(jobs, dict) else ():
-        steps = job.get("steps") if isinstance(job, dict) else None
-        for step in steps if isinstance(steps, list) else ():
-            if not isinstance(step, dict):
-                continue
-            uses, with_ = step.get("uses"), step.get("with")
-            if isinstance(uses, str) and uses.split("@")[0] == "docker/build-push-action" and isinstance(with_, dict):
-                file, context = with_.get("file"), with_.get("context")
-                if isinstance(file, str) and file and "$" not in file:
-                    ctx = context if isinstance(context, str) and "://" not in context and "$" not in context else "."
-                    out.append([root / file, root / ctx / file])
-            run = step.get("run")
-            if isinstance(run, str):
-                wd = step.get("working-directory")
-                base = root / wd if isinstance(wd, str) and "$" not in wd else root
-                out.extend([base / f, root / f] for f in build_file_flags(run))
-    return out
-
-
-def _script_named(path: Path, data: bytes, root: Path) -> list[list[Path]]:
-    """A script's or Makefile's ``docker build -f PATH``: best effort, relative to its own directory, then
-    to the repository root (where CI usually runs it)."""
-    text = data.decode("utf-8", "replace")
-    return [[path.parent / f, root / f] for f in build_file_flags(text)]
-
-
-def named_dockerfiles(build_files: list[tuple[Path, str, Path]], log: list[str] | None = None) -> list[Path]:
-    """The Dockerfiles that compose files (``dockerfile:``), workflows (``file:``, ``docker build -f``) and
-    scripts or Makefiles (``docker build -f``) name, whatever they are called: ``(path, kind, root)`` per
-    build file; each result is an absolute path of a regular file inside that file's ``root``."""
-    out: list[Path] = []
-    for path, kind, root in build_files:
-        try:
-            with open(path, "rb") as fh:
-                data = fh.read(_NAMING_MAX + 1)
-        except OSError:
-            continue
-        if len(data) > _NAMING_MAX or b"\0" in data[:8192]:
-            continue
-        if kind == COMPOSE:
-            groups = [[p] for p in _compose_named(path, data)]
-        elif kind == WORKFLOW:
-            groups = _workflow_named(path, data, root)
-        else:
-            groups = _script_named(path, data, root)
-        real_root = real_path(root)
-        for candidates in groups:
-            for cand in candidates:
-                real = real_path(cand)
-                if not real.is_relative_to(real_root) or not os.path.isfile(real):
-                    continue
-                name = real.name
-                if _BACKUP.search(name) or name.endswith(".dockerignore"):
-                    break
-                if log is not None:
-                    log.append(f"read {os.path.relpath(real)}: named as a Dockerfile by {path}")
-                out.append(Path(os.path.abspath(cand)))
-                break
-    return list(dict.fromkeys(out))
-
-
 def discover(paths: list[str], *, kinds: set[str] | None = None, include: tuple[str, ...] = (),
              exclude: tuple[str, ...] = (), log: list[str] | None = None) -> list[Discovered]:
-    """Files under ``paths`` by kind, sorted and without duplicates; and the Dockerfiles that the compose
-    files, workflows, scripts and Makefiles among them name, however those are called."""
+    """Files under ``paths`` by kind, sorted and without duplicates (the Dockerfiles that build files name
+    under other names are added by :func:`codemod.invocations.named.with_named_dockerfiles`)."""
     cwd = Path.cwd()
     found: dict[Path, Discovered] = {}
-    builds: list[tuple[Path, str, Path]] = []  # (path as shown, kind, repository root) of each build file
     for raw in paths or ["."]:
         arg = Path(raw)
         if _leads_outside(arg):
@@ -314,8 +228,6 @@ def discover(paths: list[str], *, kinds: set[str] | None = None, include: tuple[
             kind = kind_of(arg, explicit=True)
             if kind and (kinds is None or kind in kinds):
                 found.setdefault(arg.absolute(), Discovered(arg, kind))
-                if kind in _BUILD_KINDS:
-                    builds.append((arg, kind, git_root(arg) or cwd))
             elif log is not None:
                 log.append(f"skip {arg}: not a file kind migrate-secrets reads")
             continue
@@ -363,34 +275,4 @@ def discover(paths: list[str], *, kinds: set[str] | None = None, include: tuple[
                         log.append(f"skip {full}: symlink leads outside {root}")
                     continue
             found.setdefault(Path(full), Discovered(shown, kind))
-            if kind in _BUILD_KINDS:
-                builds.append((shown, kind, root.absolute()))
-    if builds and (kinds is None or DOCKERFILE in kinds):
-        _add_named(found, builds, cwd, exclude, log)
     return [found[k] for k in sorted(found)]
-
-
-_BUILD_KINDS = frozenset({COMPOSE, WORKFLOW, MAKEFILE, SCRIPT})
-
-
-def _add_named(found: dict[Path, Discovered], builds: list[tuple[Path, str, Path]], cwd: Path,
-               exclude: tuple[str, ...], log: list[str] | None) -> None:
-    """Add the Dockerfiles the build files name that discovery by name did not find (``--exclude`` still
-    applies to them, relative to the repository root)."""
-    named = named_dockerfiles(builds, log)
-    if not named:
-        return
-    have = {real_path(p) for p in found}
-    for p in named:
-        real = real_path(p)
-        if real in have:
-            continue
-        top = git_root(p) or cwd
-        try:
-            rel = real.relative_to(real_path(top)).as_posix()
-        except ValueError:
-            rel = p.name
-        if exclude and any(fnmatch.fnmatch(rel, g) for g in exclude):
-            continue
-        have.add(real)
-        found[p] = Discovered(_display(p, cwd), DOCKERFILE)

@@ -8,9 +8,10 @@ from pathlib import Path
 
 import pytest
 
+from codemod.app import run
 from codemod.config import Config
 from codemod.discover import COMPOSE, DOCKERFILE, MAKEFILE, SCRIPT, build_file_flags, discover, kind_of
-from codemod.engine import run
+from codemod.invocations.named import with_named_dockerfiles
 
 from conftest import git
 
@@ -86,8 +87,13 @@ def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return root
 
 
-def _kinds(paths: list[str] | None = None, **kw: object) -> dict[str, str]:
-    return {d.path.as_posix(): d.kind for d in discover(paths or ["."], **kw)}  # type: ignore[arg-type]
+def _kinds(paths: list[str] | None = None, *, exclude: tuple[str, ...] = (), log: list[str] | None = None,
+           kinds: set[str] | None = None) -> dict[str, str]:
+    """What a run reads: discovery by name, then the Dockerfiles the build files among them name."""
+    files = discover(paths or ["."], kinds=kinds, exclude=exclude, log=log)
+    if kinds is None or DOCKERFILE in kinds:
+        files = with_named_dockerfiles(files, exclude=exclude, log=log)
+    return {d.path.as_posix(): d.kind for d in files}
 
 
 def test_the_new_name_forms_are_read_in_a_work_tree(repo: Path) -> None:

@@ -266,8 +266,20 @@ def test_credential_inside_a_url_is_redacted_in_the_diff(repo: Path, cli) -> Non
                                            .encode()))
     code, out, err = cli(".")
     assert code == 1
-    assert "MS010" in out
+    assert "MS003 ENV DATABASE_URL" in out  # a URL with a password is a secret value under any name (issue 15)
     assert URL_SECRET not in out + err
+
+
+def test_credentials_in_commands_are_redacted_in_the_diff(repo: Path, cli) -> None:
+    df = repo / "svc" / "Dockerfile"
+    df.write_bytes(df.read_bytes().replace(b"USER app\n", (
+        f"RUN export DB_PASS={URL_SECRET} && gpg --batch --passphrase {URL_SECRET[::-1]} --import k.asc\n"
+        f"CMD [\"redis-server\", \"--requirepass\", \"{URL_SECRET}x\"]\nUSER app\n").encode()))
+    code, out, err = cli(".")
+    assert code == 1
+    assert "MS010" in out and "DB_PASS holds a literal credential" in out
+    for secret in (URL_SECRET, URL_SECRET[::-1], URL_SECRET + "x"):
+        assert secret not in out + err
 
 
 def test_parse_command_redacts_values(repo: Path, cli) -> None:

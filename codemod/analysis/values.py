@@ -30,6 +30,7 @@ __all__ = [
     "known_format",
     "looks_high_entropy",
     "may_embed_credentials",
+    "may_hold_credential",
 ]
 
 
@@ -516,10 +517,16 @@ _COMMAND_CREDENTIALS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
         ("SQL PASSWORD literal", r"\bPASSWORD[ \t]+'(?P<val>[^'$\n]+)'"),
     )
 )
-#: ``NAME=value`` before a command or after ``export``/``env``/``-e``: judged by the name and the value
+#: ``NAME=value`` where the shell assigns it: at the start of a simple command (after a line start, ``;``,
+#: ``&&``, ``||``, ``|``, ``(``, ``{``, ``then``, ``do``, other assignments), after ``export``/``env``/``declare``,
+#: or as the argument of ``-e``/``--env``/``--build-arg``; judged by the name and the value. An argument of
+#: another command (``ARG TOKEN=x`` in a heredoc body) is not an assignment.
 _ASSIGNMENT = re.compile(
-    r"(?:^|(?<=[\s;&|(]))(?P<how>export[ \t]+|-e[ \t]+|--env[ \t]+|--build-arg[ \t]+)?"
-    r"(?P<name>[A-Za-z_][A-Za-z0-9_]*)=(?P<val>'[^'\n]*'|\"[^\"$`\n]*\"|[^\s;&|\"'`$<>()\\]+)"
+    r"(?:(?:^|[;&|(){}]|\b(?:then|do|else))[ \t]*(?:env[ \t]+)?(?P<how>(?:export|declare|local|readonly)[ \t]+"
+    r"(?:-\w+[ \t]+)*)?|(?P<flag>(?<![\w-])(?:-e|--env|--build-arg))[ \t]+)"
+    r"(?:[A-Za-z_][A-Za-z0-9_]*=(?:'[^'\n]*'|\"[^\"\n]*\"|[^\s;&|]*)[ \t]+)*"
+    r"(?P<name>[A-Za-z_][A-Za-z0-9_]*)=(?P<val>'[^'\n]*'|\"[^\"$`\n]*\"|[^\s;&|\"'`$<>()\\]+)",
+    re.M,
 )
 #: a command that cannot hold any of the above: no secret-ish word, no short flag that takes a password
 _COMMAND_HINT = re.compile(
@@ -575,7 +582,27 @@ def command_credentials(text: str, classify: Callable[[str], NameClass] | None =
             continue  # a query parameter: the URL's own credential (embedded_credentials)
         secret, kind = is_secret_value(judge(name), value)
         # a placeholder set for one command only is how a build step gets *some* value (MS003's own fix)
-        if secret and (kind is not ValueKind.PLACEHOLDER or m.group("how")):
+        if secret and (kind is not ValueKind.PLACEHOLDER or m.group("how") or m.group("flag")):
             seen.add(m.start("val"))
             found.append((name, f"{name}= assigned a literal", value))
     return found
+
+
+#: what the detection of issue 15 can fire on that the pre-analysis filter of ``fix/loop.py`` (``_PREFILTER``)
+#: does not look for, in lower-cased bytes: the new secret words (``jwt``, ``pw``, ``pat`` as a whole word),
+#: credentials by convention (``BUNDLE_<HOST>``, ``COMPOSER_AUTH``), commands that take a password
+#: (``mysql -p...``, ``mongo -p``, ``redis-cli -a``, ``docker login -p``, ``curl -u user:...``, SQL
+#: ``IDENTIFIED BY``) and the uses that make any variable a credential (``insteadOf``, ``--index-url``, ``.pem``,
+#: ``.ssh/``, ``login``)
+_CREDENTIAL_HINT = re.compile(
+    rb"jwt|pw|(?<![a-z])pat(?![a-z])|bundle_[a-z0-9_]*__|composer_auth|docker_auth_config|"
+    rb"mysql|mariadb|mongo|redis-cli|identified|login|curl|wget|"
+    rb"insteadof|index-url|\.pem|\.ssh/|authoriz"
+)
+
+
+def may_hold_credential(low: bytes) -> bool:
+    """Could the names, values and commands of issue 15 find anything in these lower-cased Dockerfile bytes
+    that the older pre-analysis filter passes over? ``fix/loop.py``'s ``_maybe_secret`` should return True
+    when this does (it is cheap: one regex, literal-led)."""
+    return _CREDENTIAL_HINT.search(low) is not None

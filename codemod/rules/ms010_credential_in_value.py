@@ -10,6 +10,7 @@ from codemod.analysis.values import (
     known_format,
     may_embed_credentials,
 )
+from codemod.dockerfile.scanner import Instruction
 from codemod.model import Hit
 from codemod.rules.base import CREDENTIAL_WORDS, FORMAT_WORDS, NAME_WORDS, Context, Invalid, Rule
 
@@ -33,6 +34,16 @@ def _spans(data: bytes, start: int, end: int, parts: list[str]) -> list[tuple[in
             spans.append((at, at + len(b)))
             at = data.find(b, at + len(b), end)
     return spans
+
+
+def _command(ins: Instruction) -> str:
+    """What runs: the arguments after the keyword and its flags (exec form: the words), heredoc bodies after."""
+    if ins.json or ins.effective == "HEALTHCHECK":
+        words = ins.value
+        if ins.effective == "HEALTHCHECK" and words and words[0].upper() in ("CMD", "CMD-SHELL"):
+            words = words[1:]
+        return " ".join(words)
+    return ins.original[ins.args_index:] + "\n" + "".join(h.content for h in ins.heredocs)
 
 
 class CredentialInValue(Rule):
@@ -73,8 +84,10 @@ class CredentialInValue(Rule):
         Invalid('FROM a\nRUN export DB_PASS="mysecretpassword" && ./migrate\n', line=2, variable="DB_PASS"),
         Invalid("FROM a\nRUN gpg --batch --passphrase 1234 --import /tmp/k.asc\n", line=2, variable="RUN"),
         Invalid('FROM a\nCMD ["redis-server", "--requirepass", "s3cr3tPass"]\n', line=2, variable="CMD"),
-        Invalid("FROM a\nENTRYPOINT mysqld & sleep 5 && mysql -uroot -proot123 app\n", line=2,
+        Invalid('FROM a\nENTRYPOINT ["java", "-Dspring.datasource.password=hunter2", "-jar", "/app.jar"]\n', line=2,
                 variable="ENTRYPOINT"),
+        Invalid("FROM a\nHEALTHCHECK --interval=10s CMD mysqladmin ping -h 127.0.0.1 -uroot -proot123\n", line=2,
+                variable="HEALTHCHECK"),
     ]
 
     def check(self, ctx: Context) -> Iterator[Hit]:
@@ -102,11 +115,11 @@ class CredentialInValue(Rule):
         """Literal credentials in the commands of RUN, CMD, ENTRYPOINT and HEALTHCHECK: URLs with a password,
         ``?token=...``, header values, password flags, ``export NAME=...`` of a secret name."""
         df = ctx.flow.df
-        for i, ins in enumerate(df.instructions):
+        for ins in df.instructions:
             keyword = ins.effective
             if keyword not in _COMMANDS:
                 continue
-            text = " ".join(ins.value) if ins.json or keyword == "HEALTHCHECK" else ctx.flow.run_text(i)
+            text = _command(ins)
             parts: list[str] = []
             details: list[str] = []
             if _RUN_HINT.search(text):
