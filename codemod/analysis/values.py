@@ -109,7 +109,8 @@ _JWT = re.compile(r"eyJ[A-Za-z0-9_-]{5,}\.(eyJ[A-Za-z0-9_-]{5,})\.[A-Za-z0-9_-]{
 
 # --- value shapes ---
 
-_EMPTY_WORDS = frozenset({"", "null", "none", "nil", "undefined", '""', "''"})
+#: values that say "no value": ``EMPTY`` is the dummy key of local OpenAI-compatible servers (vLLM)
+_EMPTY_WORDS = frozenset({"", "null", "none", "nil", "undefined", "empty", '""', "''"})
 _BOOLEANS = frozenset({"true", "false", "yes", "no", "on", "off", "y", "n", "enabled", "disabled"})
 _NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
 _DIGITS = re.compile(r"[0-9]+")
@@ -533,8 +534,8 @@ _COMMAND_HINT = re.compile(
     r"(?i)pass|pw|secret|token|key|auth|cred|identified|sshpass|chpasswd|login|"
     r"\s-[pua]|:_|storepass|keypass"
 )
-#: values in a command that only look like credentials
-_NOT_A_COMMAND_SECRET = re.compile(r"(?i)^(?:-.*|stdin|prompt|none|null|true|false|x-oauth-basic)$")
+#: values in a command that only look like credentials; ``changeit`` is the JDK cacerts password every JDK ships
+_NOT_A_COMMAND_SECRET = re.compile(r"(?i)^(?:-.*|stdin|prompt|none|null|true|false|x-oauth-basic|changeit)$")
 
 
 def _literal(raw: str) -> str:

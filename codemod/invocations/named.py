@@ -89,7 +89,7 @@ def _named(path: Path, kind: str, root: Path, log: list[str] | None) -> list[Pat
         groups = _workflow_named(path, data, root)
     else:
         text = data.decode("utf-8", "replace")
-        groups = [[path.parent / f, root / f] for f in build_file_flags(text)]
+        groups = [[d / f for d in _upward(path.parent, root)] for f in build_file_flags(text)]
     real_root = real_path(root)
     out: list[Path] = []
     for candidates in groups:
@@ -103,6 +103,20 @@ def _named(path: Path, kind: str, root: Path, log: list[str] | None) -> list[Pat
                 log.append(f"read {os.path.relpath(real)}: named as a Dockerfile by {path}")
             out.append(Path(os.path.abspath(cand)))
             break
+    return out
+
+
+def _upward(start: Path, root: Path) -> list[Path]:
+    """``start`` and its parents up to ``root``: where a script may run ``docker build -f`` from (its own
+    directory, a ``cd ..``, the repository root where CI runs it)."""
+    out = [start]
+    top = Path(os.path.abspath(root))
+    d = Path(os.path.abspath(start))
+    while d != top and d.parent != d and d.is_relative_to(top):
+        d = d.parent
+        out.append(d)
+    if top not in out:
+        out.append(top)
     return out
 
 
