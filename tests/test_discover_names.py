@@ -190,3 +190,18 @@ def test_a_script_built_dockerfile_is_migrated_with_its_script(repo: Path) -> No
     assert got == [("ci/build.sh", 2, "NPM_TOKEN", "MS007", True),
                    ("docker/web.build", 3, "NPM_TOKEN", "MS004", True)]
     assert not any("no migrated Dockerfile" in f.message for f in result.findings)
+
+
+def test_a_compose_built_dockerfile_is_migrated_with_its_compose_file(repo: Path) -> None:
+    """Before: "no migrated Dockerfile covers it" for a build arg of a service whose Dockerfile is docker/web.build."""
+    _write(repo, {
+        "compose.yml": "services:\n  web:\n    build:\n      context: .\n      dockerfile: docker/web.build\n"
+                       "      args:\n        NPM_TOKEN: ${NPM_TOKEN}\n",
+        "docker/web.build": 'FROM node:20\nARG NPM_TOKEN\n'
+                            'RUN echo "//registry.npmjs.org/:_authToken=${NPM_TOKEN}" > .npmrc && npm ci \\\n'
+                            '    && rm .npmrc\n',
+    })
+    result = run(["."], Config())
+    got = sorted((f.path, f.line, f.variable, f.rule, f.fixable) for f in result.findings)
+    assert got == [("compose.yml", 7, "NPM_TOKEN", "MS005", True), ("docker/web.build", 3, "NPM_TOKEN", "MS004", True)]
+    assert {str(c.path) for c in result.changes} >= {"compose.yml", "docker/web.build"}
