@@ -156,3 +156,13 @@ def test_references() -> None:
     ref = references("TOKEN")
     assert [m.group() for m in ref.finditer("$TOKEN ${TOKEN} ${TOKEN:-x} $TOKENS ${TOKENS} $TOKEN_2 x$TOKEN.")] == [
         "$TOKEN", "${TOKEN}", "${TOKEN:-x}", "$TOKEN"]
+
+
+@pytest.mark.parametrize(("text", "name", "reason"), STRONG + WEAK)
+def test_every_use_has_a_trigger_word_to_declare(text: str, name: str, reason: str) -> None:
+    """A rule that asks evidence() must declare EVIDENCE_WORDS, or the fix loop skips files like these."""
+    import re
+
+    from codemod.analysis.evidence import EVIDENCE_WORDS
+
+    assert re.search("|".join(EVIDENCE_WORDS), f"FROM debian\nARG {name}\nRUN {text}\n".lower())

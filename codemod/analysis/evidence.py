@@ -20,7 +20,16 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-__all__ = ["Evidence", "evidence", "evidence_in", "references"]
+__all__ = ["EVIDENCE_WORDS", "Evidence", "evidence", "evidence_in", "references"]
+
+#: trigger words (regexes on lower-cased bytes) of the uses below that no secret word announces: a rule that
+#: asks :func:`evidence` must declare them (``Rule.WORDS``) or the fix loop's pre-filter skips the file
+EVIDENCE_WORDS: tuple[str, ...] = (
+    "pass", "token", "key", "auth", "credential", "secret", "bearer", "private-token", r"\.ssh/", r"\.pem",
+    "netrc", "npmrc", "pypirc", r"\.docker/config", "://", "mysql", "mariadb", "redis-cli", "mongo", "login",
+    "curl", "wget", "aws configure", "bundle config", "composer config", "poetry config", "insteadof",
+    "index-url", "index_url", "-i ", "ssh-add",
+)
 
 
 @dataclass(frozen=True)

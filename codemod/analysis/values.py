@@ -18,6 +18,7 @@ from enum import Enum
 from codemod.analysis.names import NameClass
 
 __all__ = [
+    "COMMAND_WORDS",
     "ValueKind",
     "classify_value",
     "command_credentials",
@@ -30,7 +31,6 @@ __all__ = [
     "known_format",
     "looks_high_entropy",
     "may_embed_credentials",
-    "may_hold_credential",
 ]
 
 
@@ -534,6 +534,9 @@ _COMMAND_HINT = re.compile(
     r"(?i)pass|pw|secret|token|key|auth|cred|identified|sshpass|chpasswd|login|"
     r"\s-[pua]|:_|storepass|keypass"
 )
+#: trigger words (regexes on lower-cased bytes) of the commands :func:`command_credentials` reads that hold no
+#: secret word themselves: the pre-filter of the fix loop must let these files through (MS010 declares them)
+COMMAND_WORDS: tuple[str, ...] = ("mysql", "mariadb", "mongo", "redis-cli", "identified", "login", "curl", "wget")
 #: values in a command that only look like credentials; ``changeit`` is the JDK cacerts password every JDK ships
 _NOT_A_COMMAND_SECRET = re.compile(r"(?i)^(?:-.*|stdin|prompt|none|null|true|false|x-oauth-basic|changeit)$")
 
@@ -587,23 +590,3 @@ def command_credentials(text: str, classify: Callable[[str], NameClass] | None =
             seen.add(m.start("val"))
             found.append((name, f"{name}= assigned a literal", value))
     return found
-
-
-#: what the detection of issue 15 can fire on that the pre-analysis filter of ``fix/loop.py`` (``_PREFILTER``)
-#: does not look for, in lower-cased bytes: the new secret words (``jwt``, ``pw``, ``pat`` as a whole word),
-#: credentials by convention (``BUNDLE_<HOST>``, ``COMPOSER_AUTH``), commands that take a password
-#: (``mysql -p...``, ``mongo -p``, ``redis-cli -a``, ``docker login -p``, ``curl -u user:...``, SQL
-#: ``IDENTIFIED BY``) and the uses that make any variable a credential (``insteadOf``, ``--index-url``, ``.pem``,
-#: ``.ssh/``, ``login``)
-_CREDENTIAL_HINT = re.compile(
-    rb"jwt|pw|(?<![a-z])pat(?![a-z])|bundle_[a-z0-9_]*__|composer_auth|docker_auth_config|"
-    rb"mysql|mariadb|mongo|redis-cli|identified|login|curl|wget|"
-    rb"insteadof|index-url|\.pem|\.ssh/|authoriz"
-)
-
-
-def may_hold_credential(low: bytes) -> bool:
-    """Could the names, values and commands of issue 15 find anything in these lower-cased Dockerfile bytes
-    that the older pre-analysis filter passes over? ``fix/loop.py``'s ``_maybe_secret`` should return True
-    when this does (it is cheap: one regex, literal-led)."""
-    return _CREDENTIAL_HINT.search(low) is not None

@@ -4,6 +4,7 @@ import re
 from collections.abc import Iterator
 
 from codemod.analysis.values import (
+    COMMAND_WORDS,
     command_credentials,
     embedded_credentials,
     embedded_secret_parts,
@@ -65,7 +66,7 @@ class CredentialInValue(Rule):
     CODE = "MS010"
     KIND = "credential-in-value"
     SEVERITY = ("error", "8.0")
-    WORDS = (*NAME_WORDS, *FORMAT_WORDS, *CREDENTIAL_WORDS)
+    WORDS = (*NAME_WORDS, *FORMAT_WORDS, *CREDENTIAL_WORDS, *COMMAND_WORDS)
     REFERENCES = ()
     MESSAGE = "{what}{name} holds a literal credential: {detail}"
     VALID = [
