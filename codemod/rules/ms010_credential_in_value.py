@@ -138,7 +138,8 @@ class CredentialInValue(Rule):
             line = ins.start_line
             if parts:
                 spans = _spans(df.data, ins.start, ins.end, parts)
-                f = self.finding(ctx, line, keyword, fixable=False, value_class="real-looking", what="a ",
+                article = "an " if keyword[0] in "AEIOU" else "a "
+                f = self.finding(ctx, line, keyword, fixable=False, value_class="real-looking", what=article,
                                  detail="; ".join(dict.fromkeys(details)) or "credential in a URL",
                                  fix="pass the credential as a build secret (RUN --mount=type=secret)"
                                  if keyword == "RUN" else "read the credential from the runtime environment")
