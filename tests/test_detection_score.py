@@ -82,18 +82,25 @@ def test_files_under_new_names_and_named_by_build_files_are_read(run: tuple[list
     assert set(NEW_FILE_FORMS) <= seen
 
 
-def test_waiting_labels_are_missed_today_and_found_by_evidence(labels: list[Label], run: tuple[list, set]) -> None:
-    """The ``needs=evidence`` secrets: no rule reports them yet, and evidence.py has the reason each needs."""
+def test_secrets_only_their_use_reveals_are_found_with_the_evidence(labels: list[Label], run: tuple[list, set]
+                                                                   ) -> None:
+    """No secret word in the name: the RUNs that use it as a credential make it one (evidence.py), and the
+    fix says which use."""
     from codemod.analysis.evidence import evidence
     from codemod.analysis.flow import analyse
+    from codemod.analysis.names import classify_name
 
-    _, keys = run
-    for lab in (lab for lab in labels if lab.needs == "evidence"):
-        assert lab.key not in keys  # when this fails, the wiring landed: drop the mark
+    findings, keys = run
+    no_word = [lab for lab in labels if lab.cls == "no-word" and lab.secret]
+    assert len(no_word) >= 4
+    for lab in no_word:
+        assert lab.key in keys, lab.key
         file, _, name = lab.key
         flow = analyse(parse((CORPUS / file).read_bytes()))
         texts = [flow.run_text(i) for i, ins in enumerate(flow.df.instructions) if ins.effective == "RUN"]
-        assert evidence(texts, name) is not None, lab.key
+        mine = [f for f in findings if f["variable"] == name and f["fixable"]]
+        if mine and evidence(texts, name) is not None and not classify_name(name).secret:
+            assert any("a credential:" in str(f.get("fix", "")) for f in mine), lab.key
 
 
 def test_labels_are_complete_and_point_at_their_names(labels: list[Label]) -> None:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from codemod.analysis.contextfiles import EMPTY, ContextFiles
+from codemod.analysis.evidence import EVIDENCE_WORDS
 from codemod.analysis.flow import Flow, Pair, reference, referenced_names
 from codemod.analysis.names import SECRET_WORDS, NameClass
 from codemod.analysis.values import ValueKind, is_secret_value
@@ -133,9 +134,13 @@ class Context:
 
 
 #: trigger words of the rules that judge names (regexes on the file's lower-cased bytes): every secret word
-#: of :mod:`codemod.analysis.names` (a glued spelling such as ``PGPASSWORD`` holds one), and the words of
-#: names that hold credentials by convention or by use
-NAME_WORDS: tuple[str, ...] = tuple(sorted({*SECRET_WORDS, "session", "api", "jwt", "bundle_", "_url", "index"}))
+#: of :mod:`codemod.analysis.names` (a glued spelling such as ``PGPASSWORD`` holds one; the shortest only as
+#: a whole word, or ``pat`` would match every ``path``), the words of names that hold credentials by
+#: convention, and the uses that make any variable a credential (:data:`~codemod.analysis.evidence.EVIDENCE_WORDS`)
+NAME_WORDS: tuple[str, ...] = tuple(sorted(
+    {w if len(w) > 3 or w in ("key", "pwd", "psw", "jwt") else rf"(?<![a-z]){w}(?![a-z])" for w in SECRET_WORDS}
+    | {"session", "api", "bundle_", "_url", "index", *EVIDENCE_WORDS}
+))
 #: trigger words of the known secret formats of :mod:`codemod.analysis.values` (the catalogue still decides)
 FORMAT_WORDS: tuple[str, ...] = (
     "akia", "asia", "gh[pousr]_", "github_pat", "glpat", "xox", "sk_live", "rk_live", "sk-", "npm_", "pypi-",

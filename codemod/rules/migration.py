@@ -23,8 +23,9 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from codemod.analysis.consumers import Mode, Read, persisted, run_commands, run_read
+from codemod.analysis.evidence import Evidence, evidence
 from codemod.analysis.flow import Pair, reference
-from codemod.analysis.values import ValueKind, classify_value, known_format
+from codemod.analysis.values import ValueKind, classify_value, known_format, url_credential
 from codemod.model import Action, Hit, InlineEnv, MergeInto, Mount, RemovePair, secret_id
 
 if TYPE_CHECKING:
@@ -80,12 +81,34 @@ class SecretPlan:
 
 
 def is_secret_arg(ctx: Context, p: Pair) -> tuple[bool, ValueKind]:
-    """Is ARG ``p`` a secret: a secret default, or (no default) a strong secret name?"""
+    """Is ARG ``p`` a secret: a secret default, a strong secret name, or a variable its RUNs use as a
+    credential (:func:`arg_evidence`)? A default that is only a reference (``ARG NPM_TOKEN=${NPM_TOKEN}``)
+    says nothing: the name and the uses decide."""
     default = ctx.flow.arg_default(p)
-    if default is not None and default != "":
-        return ctx.secret(p.name, default)
+    judged = default not in (None, "") and reference(default or "") is None
+    if judged:
+        secret, kind = ctx.secret(p.name, default)
+        if secret:
+            return True, kind
     nc = ctx.name_class(p.name)
-    return (nc.secret and not nc.weak), ValueKind.BUILD_ARG
+    if nc.secret and not nc.weak and not judged:
+        return True, ValueKind.BUILD_ARG
+    ev = arg_evidence(ctx, p)
+    if ev is not None and (ev.strong or not judged or url_credential(default or "")):
+        return True, ValueKind.PLAIN if judged else ValueKind.BUILD_ARG
+    return False, ValueKind.NOT_SECRET
+
+
+def arg_evidence(ctx: Context, p: Pair) -> Evidence | None:
+    """How the RUNs in ``p``'s scope use it as a credential (a key file, an auth header, a password flag...),
+    remembered per file."""
+    key = ("evidence", p.ins_index, p.kv_index)
+    if key not in ctx.memo:
+        flow = ctx.flow
+        texts = (flow.run_text(i) for i in flow.runs(flow.scope(p)) if flow.arg_at(i, p.name) is p)
+        ctx.memo[key] = evidence(texts, p.name)
+    found: Evidence | None = ctx.memo[key]
+    return found
 
 
 def bound_secret(ctx: Context, env: Pair) -> tuple[Pair, ValueKind] | None:
@@ -433,6 +456,9 @@ def describe(ctx: Context, sp: SecretPlan) -> str:
         return sp.reason
     df = ctx.flow.df
     parts = [f"remove {sp.anchor.what} {sp.anchor.name}"]
+    ev = arg_evidence(ctx, sp.anchor) if sp.anchor.what == "ARG" and sp.anchor.stage >= 0 else None
+    if ev is not None and not ctx.name_class(sp.anchor.name).secret:
+        parts[0] += f" (a credential: {ev.reason})"
     mounts = _merged_by_ins(sp.mounts)
     if mounts:
         lines = ", ".join(f"{df.instructions[i].start_line + 1}" + ("" if req else " (may read it: not required)")

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from codemod.analysis.values import ValueKind
 from codemod.model import Hit, RemovePair
 from codemod.rules import migration, references
 from codemod.rules.base import FORMAT_WORDS, NAME_WORDS, Context, Invalid, Rule
@@ -47,9 +48,9 @@ class ArgDefaultSecret(Rule):
         for p in flow.pairs:
             if p.what != "ARG" or not p.kv.has_value:
                 continue
-            secret, kind = ctx.secret(p.name, p.kv.value)
-            if not secret:
-                continue
+            secret, kind = migration.is_secret_arg(ctx, p) if p.stage >= 0 else ctx.secret(p.name, p.kv.value)
+            if not secret or kind is ValueKind.BUILD_ARG:
+                continue  # a default that is only a reference (``ARG X=${X}``): MS004/MS013 judge the ARG
             redact = [p.value_span]
             if p.stage >= 0 or not flow.redeclarations(p):
                 sp = migration.plan(ctx, p)
