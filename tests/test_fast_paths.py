@@ -14,7 +14,7 @@ from codemod.analysis import values
 from codemod.analysis.flow import analyse
 from codemod.app import _migration, analyse_dockerfile
 from codemod.config import Config
-from codemod.dockerfile import scanner
+from codemod.dockerfile import scanner, words
 from codemod.fix.loop import migrate
 from codemod.rules import trigger_pattern
 
@@ -26,14 +26,14 @@ _SCANNER_TEXT = st.text(alphabet=" \t\v\f\r\u3000\x85\xa0\x1cab-=\"'\\`$", max_s
 @given(_SCANNER_TEXT, st.sampled_from(["\\", "`"]))
 def test_parse_words_shortcut_is_the_loop(text: str, escape: str) -> None:
     fast = [(w.text, w.start) for w in scanner.parse_words(text, escape)]
-    slow = [(w.text, w.start) for w in scanner._parse_words_loop(text, escape)]
+    slow = [(w.text, w.start) for w in words._parse_words_loop(text, escape)]
     assert fast == slow
 
 
 @settings(max_examples=500, deadline=None)
 @given(_SCANNER_TEXT)
 def test_extract_flags_shortcut_is_the_loop(text: str) -> None:
-    assert scanner._extract_flags(text) == scanner._extract_flags_loop(text)
+    assert words.extract_flags(text) == words._extract_flags_loop(text)
 
 
 @settings(max_examples=500, deadline=None)

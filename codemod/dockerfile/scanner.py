@@ -10,49 +10,36 @@ from __future__ import annotations
 
 import bisect
 import functools
-import json
 import re
 from dataclasses import dataclass, field
 
+from codemod.dockerfile.errors import ParseError
+from codemod.dockerfile.words import (
+    ASCII_WS,
+    GO_SPACE_CHARS,
+    extract_flags,
+    go_quote,
+    is_space,
+    json_array,
+    lexes,
+    lstrip_space,
+    parse_words,
+    process_word,
+    shell_words,
+    strip_space,
+)
 from codemod.source import decode, encode, split_lines
+
+__all__ = ["BOM", "MAX_LINE", "Dockerfile", "Heredoc", "Instruction", "KeyValue", "ParseError", "parse",
+           "process_word", "parse_words", "is_space", "lstrip_space", "strip_space"]
 
 MAX_LINE = 65535
 BOM = b"\xef\xbb\xbf"
 
-# Go's unicode.IsSpace (Python's str.isspace also accepts \x1c-\x1f).
-_GO_SPACE_CHARS = (
-    "\t\n\v\f\r \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006"
-    "\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
-)
-_GO_SPACE = frozenset(_GO_SPACE_CHARS)
-#: a run of characters that are not Go spaces (a word of :func:`parse_words` without quotes or escapes)
-_GO_WORD = re.compile("[^" + _GO_SPACE_CHARS + "]+")
-_ASCII_WS = re.compile(r"[\t\v\f\r ]+")
 _DIRECTIVE = re.compile(r"^#[\t\n\f\r ]*([a-zA-Z][a-zA-Z0-9]*)[\t\n\f\r ]*=[\t\n\f\r ]*(.+?)[\t\n\f\r ]*$", re.S)
 _HEREDOC = re.compile(r"^(\d*)<<(-?)([^<]*)$", re.S)
 _DIRECTIVE_NAMES = ("syntax", "escape", "check")
 _HEREDOC_CMDS = frozenset({"run", "copy", "add"})
-
-
-class ParseError(Exception):
-    """BuildKit would reject the file. ``line`` is 1-based."""
-
-    def __init__(self, reason: str, line: int) -> None:
-        super().__init__(f"{line}: {reason}")
-        self.reason = reason
-        self.line = line
-
-
-def is_space(ch: str) -> bool:
-    return ch in _GO_SPACE
-
-
-def lstrip_space(s: str) -> str:
-    return s.lstrip(_GO_SPACE_CHARS)
-
-
-def strip_space(s: str) -> str:
-    return s.strip(_GO_SPACE_CHARS)
 
 
 def _trim_newline(s: str) -> str:
@@ -157,12 +144,6 @@ class Dockerfile:
     starts: list[int]
 
 
-@dataclass
-class _Word:
-    text: str
-    start: int  # index into the string the word was split from
-
-
 class _Lines:
     """BuildKit's bufio.Scanner: lines on \\n, and a stop at an over-long line."""
 
@@ -248,70 +229,20 @@ def parse(data: bytes) -> Dockerfile:
         i = lines.next()
         if i is None:
             break
-        raw = lines.raw[i]
-        offset = lines.starts[i]
-        if i == 0 and raw.startswith(BOM):
-            raw = raw[3:]
-            offset += 3
-        text = raw.decode("utf-8", "surrogateescape").rstrip("\r\n")  # _trim_newline(decode(raw)), inlined
-        stripped = text.lstrip(_GO_SPACE_CHARS)
-        indent = len(text) - len(stripped)
-        lead = len(encode(text[:indent])) if indent else 0
-        d.feed(stripped, i)
-        if stripped.startswith("#"):
-            stripped = ""
-        start_line = i
-        line, eol = d.trim_continuation(stripped)
-        if eol and line == "":
+        logical = _logical_line(lines, d, i, warnings)
+        if logical is None:
             continue
-        # segments: (logical index, text, file byte offset of text[0])
-        segments = [(0, line, offset + lead)]
-        empty_cont = False
-        while not eol:
-            j = lines.next()
-            if j is None:
-                break
-            t = lines.raw[j].decode("utf-8", "surrogateescape").rstrip("\r\n")
-            d.feed(t, j)
-            lt = t.lstrip(_GO_SPACE_CHARS)
-            if lt.startswith("#"):
-                continue
-            if lt == "":
-                empty_cont = True
-                continue
-            seg, eol = d.trim_continuation(t)
-            segments.append((len(line), seg, lines.starts[j]))
-            line += seg
-        if empty_cont:
-            warnings.append("Empty continuation line found in: " + line)
+        line, segments, offset = logical
         end_line = lines.i - 1
         try:
             ins = _new_instruction(line, d.escape, segments)
         except ParseError as e:
-            raise ParseError(e.reason, start_line + 1) from None
-        ins.start_line = start_line
-        ins.cmd_start = offset + lead
-        ins.start = lines.starts[start_line]
+            raise ParseError(e.reason, i + 1) from None
+        ins.start_line = i
+        ins.cmd_start = offset
+        ins.start = lines.starts[i]
         if "<<" in line and _can_contain_heredoc(ins):
-            for doc in _heredocs_from_line(line):
-                terminated = False
-                body: list[str] = []
-                while True:
-                    k = lines.next()
-                    if k is None:
-                        break
-                    b = decode(lines.raw[k])
-                    cand = _trim_newline(b)
-                    if doc.chomp:
-                        cand = cand.lstrip("\t")
-                    if cand == doc.name:
-                        terminated = True
-                        break
-                    body.append(b)
-                if not terminated:
-                    raise ParseError("unterminated heredoc", start_line + 1)
-                doc.content = "".join(body)
-                ins.heredocs.append(doc)
+            _read_heredocs(lines, ins, line)
             end_line = lines.i - 1
         ins.end_line = end_line
         ins.end = lines.starts[end_line] + len(lines.raw[end_line])
@@ -335,6 +266,71 @@ def parse(data: bytes) -> Dockerfile:
     )
 
 
+def _logical_line(lines: _Lines, d: _Directives, i: int, warnings: list[str]
+                  ) -> tuple[str, list[tuple[int, str, int]], int] | None:
+    """The logical line that starts at physical line ``i`` (continuations joined, comment lines inside it
+    skipped): its text, its segments (logical index, text, file byte offset of ``text[0]``), and the byte
+    offset of its first character; None for a blank or comment line."""
+    raw = lines.raw[i]
+    offset = lines.starts[i]
+    if i == 0 and raw.startswith(BOM):
+        raw = raw[3:]
+        offset += 3
+    text = raw.decode("utf-8", "surrogateescape").rstrip("\r\n")  # _trim_newline(decode(raw)), inlined
+    stripped = text.lstrip(GO_SPACE_CHARS)
+    indent = len(text) - len(stripped)
+    lead = len(encode(text[:indent])) if indent else 0
+    d.feed(stripped, i)
+    if stripped.startswith("#"):
+        stripped = ""
+    line, eol = d.trim_continuation(stripped)
+    if eol and line == "":
+        return None
+    segments = [(0, line, offset + lead)]
+    empty_cont = False
+    while not eol:
+        j = lines.next()
+        if j is None:
+            break
+        t = lines.raw[j].decode("utf-8", "surrogateescape").rstrip("\r\n")
+        d.feed(t, j)
+        lt = t.lstrip(GO_SPACE_CHARS)
+        if lt.startswith("#"):
+            continue
+        if lt == "":
+            empty_cont = True
+            continue
+        seg, eol = d.trim_continuation(t)
+        segments.append((len(line), seg, lines.starts[j]))
+        line += seg
+    if empty_cont:
+        warnings.append("Empty continuation line found in: " + line)
+    return line, segments, offset + lead
+
+
+def _read_heredocs(lines: _Lines, ins: Instruction, line: str) -> None:
+    """Read the bodies of the heredocs ``line`` opens, from the lines after it."""
+    for doc in _heredocs_from_line(line):
+        terminated = False
+        body: list[str] = []
+        while True:
+            k = lines.next()
+            if k is None:
+                break
+            b = decode(lines.raw[k])
+            cand = _trim_newline(b)
+            if doc.chomp:
+                cand = cand.lstrip("\t")
+            if cand == doc.name:
+                terminated = True
+                break
+            body.append(b)
+        if not terminated:
+            raise ParseError("unterminated heredoc", ins.start_line + 1)
+        doc.content = "".join(body)
+        ins.heredocs.append(doc)
+
+
 def _can_contain_heredoc(ins: Instruction) -> bool:
     cmd = ins.cmd.lower()
     if cmd == "onbuild":
@@ -346,257 +342,19 @@ def _can_contain_heredoc(ins: Instruction) -> bool:
 
 def _split_command(line: str) -> tuple[str, list[str], str, int]:
     """cmd, flags, args, and the index of args in ``line``."""
-    lead = line.lstrip(_GO_SPACE_CHARS)
-    trimmed = lead.rstrip(_GO_SPACE_CHARS)
+    lead = line.lstrip(GO_SPACE_CHARS)
+    trimmed = lead.rstrip(GO_SPACE_CHARS)
     base = len(line) - len(lead)
-    m = _ASCII_WS.search(trimmed)  # the first blank run: _ASCII_WS.split(trimmed, maxsplit=1)
+    m = ASCII_WS.search(trimmed)  # the first blank run: ASCII_WS.split(trimmed, maxsplit=1)
     if m is None:
         return trimmed, [], "", len(line)
     cmd = trimmed[: m.start()]
     rest_at = base + m.end()
-    args, flags, consumed = _extract_flags(trimmed[m.end() :])
+    args, flags, consumed = extract_flags(trimmed[m.end() :])
     args_at = rest_at + consumed
-    stripped = args.lstrip(_GO_SPACE_CHARS)
+    stripped = args.lstrip(GO_SPACE_CHARS)
     args_at += len(args) - len(stripped)
-    return cmd, flags, stripped.rstrip(_GO_SPACE_CHARS), args_at
-
-
-def _extract_flags(line: str) -> tuple[str, list[str], int]:
-    rest = line.lstrip(_GO_SPACE_CHARS)
-    if not rest.startswith("--"):
-        return rest, [], len(line) - len(rest)  # no flag: where the loop stops at once
-    return _extract_flags_loop(line)
-
-
-def _extract_flags_loop(line: str) -> tuple[str, list[str], int]:
-    words: list[str] = []
-    in_spaces, in_word, in_quote = 0, 1, 2
-    phase = in_spaces
-    word = ""
-    quote = ""
-    blank_ok = False
-    pos = 0
-    n = len(line)
-    while pos <= n:
-        ch = line[pos] if pos < n else ""
-        if phase == in_spaces:
-            if pos == n:
-                break
-            if is_space(ch):
-                pos += 1
-                continue
-            if ch != "-" or pos + 1 == n or line[pos + 1] != "-":
-                return line[pos:], words, pos
-            phase = in_word
-        if phase in (in_word, in_quote) and pos == n:
-            if word != "--" and (blank_ok or word):
-                words.append(word)
-            break
-        if phase == in_word:
-            if is_space(ch):
-                phase = in_spaces
-                if word == "--":
-                    return line[pos:], words, pos
-                if blank_ok or word:
-                    words.append(word)
-                word = ""
-                blank_ok = False
-                pos += 1
-                continue
-            if ch in ("'", '"'):
-                quote = ch
-                blank_ok = True
-                phase = in_quote
-                pos += 1
-                continue
-            if ch == "\\":
-                if pos + 1 == n:
-                    pos += 1
-                    continue
-                pos += 1
-                ch = line[pos]
-            word += ch
-            pos += 1
-            continue
-        if phase == in_quote:
-            if ch == quote:
-                phase = in_word
-                pos += 1
-                continue
-            if ch == "\\":
-                if pos + 1 == n:
-                    phase = in_word
-                    pos += 1
-                    continue
-                pos += 1
-                ch = line[pos]
-            word += ch
-            pos += 1
-    return "", words, n
-
-
-def parse_words(rest: str, escape: str) -> list[_Word]:
-    """BuildKit's parseWords: whitespace-split words keeping quotes and escapes."""
-    if "'" not in rest and '"' not in rest and escape not in rest:
-        # no quote and no escape: a word is a run of non-spaces, exactly what the loop finds
-        return [_Word(m.group(), m.start()) for m in _GO_WORD.finditer(rest)]
-    return _parse_words_loop(rest, escape)
-
-
-def _parse_words_loop(rest: str, escape: str) -> list[_Word]:
-    words: list[_Word] = []
-    in_spaces, in_word, in_quote = 0, 1, 2
-    phase = in_spaces
-    word: list[str] = []
-    start = 0
-    quote = ""
-    blank_ok = False
-    pos = 0
-    n = len(rest)
-    while pos <= n:
-        ch = rest[pos] if pos < n else ""
-        if phase == in_spaces:
-            if pos == n:
-                break
-            if is_space(ch):
-                pos += 1
-                continue
-            phase = in_word
-            start = pos
-        if phase in (in_word, in_quote) and pos == n:
-            if blank_ok or word:
-                words.append(_Word("".join(word), start))
-            break
-        if phase == in_word:
-            if is_space(ch):
-                phase = in_spaces
-                if blank_ok or word:
-                    words.append(_Word("".join(word), start))
-                word = []
-                blank_ok = False
-                pos += 1
-                continue
-            if ch in ("'", '"'):
-                quote = ch
-                blank_ok = True
-                phase = in_quote
-            if ch == escape:
-                if pos + 1 == n:
-                    pos += 1
-                    continue
-                word.append(ch)
-                pos += 1
-                ch = rest[pos]
-            word.append(ch)
-            pos += 1
-            continue
-        # in_quote
-        if ch == quote:
-            phase = in_word
-        if ch == escape and quote != "'":
-            if pos + 1 == n:
-                phase = in_word
-                pos += 1
-                continue
-            pos += 1
-            word.append(ch)
-            ch = rest[pos]
-        word.append(ch)
-        pos += 1
-    return words
-
-
-def process_word(s: str, escape: str) -> str:
-    """Quote and escape removal as BuildKit's shell lexer does it, variables kept as written."""
-    out: list[str] = []
-    i, n = 0, len(s)
-    try:
-        while i < n:
-            ch = s[i]
-            if ch == "'":
-                j = s.find("'", i + 1)
-                if j < 0:
-                    raise ValueError("unterminated single quote")
-                out.append(s[i + 1 : j])
-                i = j + 1
-            elif ch == '"':
-                i += 1
-                while True:
-                    if i >= n:
-                        raise ValueError("unterminated double quote")
-                    c = s[i]
-                    if c == '"':
-                        i += 1
-                        break
-                    if c == "$":
-                        j = _dollar_end(s, i)
-                        out.append(s[i:j])
-                        i = j
-                        continue
-                    i += 1
-                    if c == escape:
-                        if i >= n:
-                            continue
-                        if s[i] in ('"', "$", escape):
-                            c = s[i]
-                            i += 1
-                    out.append(c)
-            elif ch == "$":
-                j = _dollar_end(s, i)
-                out.append(s[i:j])
-                i = j
-            else:
-                i += 1
-                if ch == escape:
-                    if i >= n:
-                        break
-                    ch = s[i]
-                    i += 1
-                out.append(ch)
-    except ValueError:
-        return s
-    return "".join(out)
-
-
-def _dollar_end(s: str, i: int) -> int:
-    """End of the ``$name`` / ``${...}`` expression at ``s[i] == "$"``."""
-    j = i + 1
-    if j < len(s) and s[j] == "{":
-        depth = 0
-        while j < len(s):
-            if s[j] == "{":
-                depth += 1
-            elif s[j] == "}":
-                depth -= 1
-                if depth == 0:
-                    return j + 1
-            j += 1
-        return len(s)
-    while j < len(s) and (s[j].isalnum() or s[j] == "_"):
-        j += 1
-    if j == i + 1 and j < len(s) and (s[j].isdigit() or s[j] in "@*#?$!-"):
-        j += 1
-    return j
-
-
-def _json_array(rest: str) -> list[str] | None:
-    """Exec-form JSON, or None. Raises ParseError for a non-string element."""
-    body = lstrip_space(rest)
-    if not body.startswith("["):
-        return None
-
-    def _reject(_: str) -> object:
-        raise ValueError("not JSON")
-
-    try:
-        parsed = json.loads(body, parse_constant=_reject)
-    except ValueError:
-        return None
-    if not isinstance(parsed, list):
-        return None
-    if not all(isinstance(x, str) for x in parsed):
-        raise ParseError("when using JSON array syntax, arrays must be comprised of strings only", 0)
-    return parsed
+    return cmd, flags, stripped.rstrip(GO_SPACE_CHARS), args_at
 
 
 def _new_instruction(line: str, escape: str, segments: list[tuple[int, str, int]]) -> Instruction:
@@ -615,21 +373,21 @@ def _new_instruction(line: str, escape: str, segments: list[tuple[int, str, int]
 def _dispatch(ins: Instruction, cmd: str, args: str, args_at: int, escape: str, top: bool) -> None:
     ins.args_index = args_at
     if cmd in ("add", "copy", "volume"):
-        arr = _json_array(args)
+        arr = json_array(args)
         if arr is not None:
             ins.json, ins.value = True, arr
         elif args:
-            ins.value = _ASCII_WS.split(args)
+            ins.value = ASCII_WS.split(args)
     elif cmd in ("cmd", "entrypoint", "run", "shell"):
         if args:
-            arr = _json_array(args)
+            arr = json_array(args)
             if arr is not None:
                 ins.json, ins.value = True, arr
             else:
                 ins.value = [args]
     elif cmd in ("expose", "from"):
         if args:
-            ins.value = _ASCII_WS.split(args)
+            ins.value = ASCII_WS.split(args)
     elif cmd in ("maintainer", "stopsignal", "user", "workdir"):
         if args:
             ins.value = [args]
@@ -666,7 +424,7 @@ def _healthcheck(ins: Instruction, args: str) -> None:
     rest = args[nxt:]
     ins.value = [args[:sep]]
     if rest:
-        arr = _json_array(rest)
+        arr = json_array(rest)
         if arr is not None:
             ins.json = True
             ins.value += arr
@@ -696,11 +454,11 @@ def _parse_name_val(ins: Instruction, args: str, args_at: int, escape: str, what
     if not words:
         return
     if "=" not in words[0].text:
-        parts = _ASCII_WS.split(args, maxsplit=1)
+        parts = ASCII_WS.split(args, maxsplit=1)
         if len(parts) < 2:
             raise ParseError(f"{what} must have two arguments", 0)
         key, raw = parts
-        m = _ASCII_WS.search(args)
+        m = ASCII_WS.search(args)
         assert m is not None
         start = ins.byte_offset(args_at)
         key_end = ins.end_offset(args_at + len(key))
@@ -712,7 +470,7 @@ def _parse_name_val(ins: Instruction, args: str, args_at: int, escape: str, what
     for w in words:
         if "=" not in w.text:
             raise ParseError(
-                f"Syntax error - can't find = in {_go_quote(w.text)}. Must be of the form: name=value", 0
+                f"Syntax error - can't find = in {go_quote(w.text)}. Must be of the form: name=value", 0
             )
     for w in words:
         key, _, raw = w.text.partition("=")
@@ -725,34 +483,11 @@ def _parse_name_val(ins: Instruction, args: str, args_at: int, escape: str, what
         ins.kvs.append(KeyValue(key, raw, process_word(raw, escape), True, False, start, key_end, vs, ve, 0))
 
 
-def _go_quote(s: str) -> str:
-    out = ['"']
-    for ch in s:
-        if ch == '"':
-            out.append('\\"')
-        elif ch == "\\":
-            out.append("\\\\")
-        elif ch == "\n":
-            out.append("\\n")
-        elif ch == "\t":
-            out.append("\\t")
-        elif ch == "\r":
-            out.append("\\r")
-        elif 0xDC80 <= ord(ch) <= 0xDCFF:
-            out.append("\\x%02x" % (ord(ch) - 0xDC00))
-        elif not ch.isprintable():
-            out.append(f"\\u{ord(ch):04x}" if ord(ch) < 0x10000 else f"\\U{ord(ch):08x}")
-        else:
-            out.append(ch)
-    out.append('"')
-    return "".join(out)
-
-
 def _heredocs_from_line(line: str) -> list[Heredoc]:
-    if not _lexes(line):
+    if not lexes(line):
         return []  # BuildKit's word split fails on the line, and it then finds no heredoc in it
     docs: list[Heredoc] = []
-    words = _shell_words(line)
+    words = shell_words(line)
     for k, word in enumerate(words):
         if re.fullmatch(r"\d*<<-?", word) and k + 1 < len(words):
             word += words[k + 1]
@@ -762,10 +497,10 @@ def _heredocs_from_line(line: str) -> list[Heredoc]:
         rest = m.group(3)
         if not rest:
             continue
-        plain = _shell_words(rest, raw=False)
+        plain = shell_words(rest, raw=False)
         if len(plain) != 1:
             continue
-        raw_words = _shell_words(rest)
+        raw_words = shell_words(rest)
         name = plain[0]
         quotes = name.count("'") + name.count('"')
         raw_quotes = raw_words[0].count("'") + raw_words[0].count('"') if raw_words else 0
@@ -776,154 +511,3 @@ def _heredocs_from_line(line: str) -> list[Heredoc]:
     return docs
 
 
-def _shell_words(s: str, raw: bool = True) -> list[str]:
-    """Shell-word split with backslash escapes; ``raw`` keeps quotes and escapes."""
-    words: list[str] = []
-    cur: list[str] = []
-    in_word = False
-    i, n = 0, len(s)
-    while i < n:
-        ch = s[i]
-        if ch in _GO_SPACE:
-            if in_word:
-                words.append("".join(cur))
-                cur = []
-                in_word = False
-            i += 1
-            continue
-        in_word = True
-        if ch == "'":
-            j = s.find("'", i + 1)
-            j = n if j < 0 else j
-            cur.append(s[i : j + 1] if raw else s[i + 1 : j])
-            i = j + 1
-        elif ch == '"':
-            j = i + 1
-            buf: list[str] = []
-            while j < n and s[j] != '"':
-                if s[j] == "\\" and j + 1 < n:
-                    if raw:
-                        buf.append(s[j])
-                    elif s[j + 1] not in '"$\\':
-                        buf.append(s[j])
-                    j += 1
-                buf.append(s[j])
-                j += 1
-            cur.append(('"' + "".join(buf) + '"') if raw else "".join(buf))
-            i = j + 1
-        elif ch == "\\":
-            if raw:
-                cur.append(ch)
-            if i + 1 < n:
-                cur.append(s[i + 1])
-            i += 2
-        else:
-            cur.append(ch)
-            i += 1
-    if in_word:
-        words.append("".join(cur))
-    return words
-
-
-class _LexError(Exception):
-    pass
-
-
-def _lexes(line: str) -> bool:
-    """Does BuildKit's shell lexer split ``line`` without an error (raw quotes and escapes, unset variables
-    kept as written)? An unterminated quote or a malformed ``${...}`` anywhere makes the split fail, and a
-    line that fails has no heredocs (``RUN <<"EOF" \\`` continued by ``RUN echo "unterminated <<EOF``)."""
-    if "'" not in line and '"' not in line and "${" not in line:
-        return True  # the only ways to fail
-    try:
-        _lex_until(line, 0, "")
-    except _LexError:
-        return False
-    return True
-
-
-def _lex_until(s: str, i: int, stop: str) -> int:
-    """Index just after ``stop`` (or the end of ``s`` when ``stop`` is empty); raises :class:`_LexError`."""
-    n = len(s)
-    while i < n:
-        ch = s[i]
-        if stop and ch == stop:
-            return i + 1
-        if ch == "$":
-            i = _lex_dollar(s, i + 1)
-        elif ch == "'":
-            j = s.find("'", i + 1)
-            if j < 0:
-                raise _LexError("unterminated single quote")
-            i = j + 1
-        elif ch == '"':
-            i = _lex_double_quote(s, i + 1)
-        elif ch == "\\":
-            if i + 1 >= n:
-                break  # an escape at the very end is dropped
-            i += 2
-        else:
-            i += 1
-    if stop:
-        raise _LexError(f"no matching {stop}")
-    return n
-
-
-def _lex_double_quote(s: str, i: int) -> int:
-    n = len(s)
-    while i < n:
-        ch = s[i]
-        if ch == '"':
-            return i + 1
-        if ch == "$":
-            i = _lex_dollar(s, i + 1)
-        elif ch == "\\" and i + 1 < n and s[i + 1] in '"$\\':
-            i += 2
-        else:
-            i += 1
-    raise _LexError("unterminated double quote")
-
-
-_SPECIAL_PARAMS = frozenset("@*#?-$!0")
-
-
-def _lex_name(s: str, i: int) -> int:
-    """The end of the variable name at ``s[i:]`` (digits, one special parameter, or a word)."""
-    n = len(s)
-    if i < n and s[i].isdigit():
-        while i < n and s[i].isdigit():
-            i += 1
-        return i
-    if i < n and s[i] in _SPECIAL_PARAMS:
-        return i + 1
-    while i < n and (s[i].isalnum() or s[i] == "_"):
-        i += 1
-    return i
-
-
-def _lex_dollar(s: str, i: int) -> int:
-    """``s[i - 1]`` is a ``$``: the index after the reference."""
-    n = len(s)
-    if i >= n or s[i] != "{":
-        return _lex_name(s, i)
-    i += 1
-    if i >= n or s[i] in "{}:":
-        raise _LexError("bad substitution")
-    i = _lex_name(s, i)
-    if i >= n:
-        raise _LexError("missing '}'")
-    ch = s[i]
-    i += 1
-    if ch == "}":
-        return i
-    if ch == ":":
-        i += 1  # the modifier after ':' (any character)
-        return _lex_until(s, i, "}")
-    if ch in "+-?#%":
-        return _lex_until(s, i, "}")
-    if ch == "/":
-        if i < n and s[i] == "/":
-            i += 1
-        i = _lex_until(s, i, "/")
-        return _lex_until(s, i, "}")
-    raise _LexError("unsupported modifier")
