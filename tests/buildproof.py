@@ -162,12 +162,14 @@ EMULATIONS: tuple[Emulation, ...] = (
     Emulation("bundle bundler", "config set {} {}", "kv", "${BUNDLE_USER_CONFIG:-~/.bundle/config}",
               ("{bundlekey:1}", '{bundlekey:1}: "{2}"'), forbid="--local",
               note="bundle config set [--global] K V writes ~/.bundle/config (no scope assumed global)"),
-    Emulation("bundle bundler", "config {} {}", "kv", "${BUNDLE_APP_CONFIG:-.bundle}/config",
+    # the old spelling is emulated for URL keys only: `config {} {}` also matched `config unset K` and
+    # `config get K` (it wrote BUNDLE_UNSET: "K")
+    Emulation("bundle bundler", "config https://* {}", "kv", "${BUNDLE_APP_CONFIG:-.bundle}/config",
               ("{bundlekey:1}", '{bundlekey:1}: "{2}"'), require="--local", forbid="--delete",
-              note="bundle config --local K V (the old spelling)"),
-    Emulation("bundle bundler", "config {} {}", "kv", "${BUNDLE_USER_CONFIG:-~/.bundle/config}",
+              note="bundle config --local URL V (the old spelling)"),
+    Emulation("bundle bundler", "config https://* {}", "kv", "${BUNDLE_USER_CONFIG:-~/.bundle/config}",
               ("{bundlekey:1}", '{bundlekey:1}: "{2}"'), forbid="--local --delete",
-              note="bundle config [--global] K V (the old spelling)"),
+              note="bundle config [--global] URL V (the old spelling)"),
     # git
     Emulation("git", "clone {} {}?", "write", "{2?base:1}/.git/config",
               ('[core]\\n\\trepositoryformatversion = 0\\n[remote "origin"]\\n\\turl = {1}\\n'
@@ -262,6 +264,8 @@ EMULATIONS: tuple[Emulation, ...] = (
     Emulation("bundle bundler", "install ...", "mkdir", "${BUNDLE_PATH:-/usr/local/bundle}",
               valued="--jobs -j --retry --path --gemfile --without --with",
               note="bundle install installs into BUNDLE_PATH (unset: the ruby images' GEM_HOME /usr/local/bundle)"),
+    Emulation("composer", "install|update ...", "mkdir", "vendor", valued="-d --working-dir",
+              note="composer install writes ./vendor"),
     Emulation("mvn mvnw", "package|verify|install ...", "write", "target/app.jar", ("",),
               valued="-s --settings -gs --global-settings -f --file -P --activate-profiles -pl --projects -T --threads",
               note="mvn package writes target/<finalName>.jar (the corpus poms set <finalName>app</finalName>)"),
@@ -1070,6 +1074,13 @@ KNOWN_WRONG: dict[str, str] = {
                                    "finding (a key-only name with no value is taken for a setting), so it stays in the "
                                    "final image's config.Env and exit is 0; rails reads it (catalogue), the build's "
                                    "assets:precompile needs a mount and the container the hand-off",
+    "bundler-host-arg-unnamed": "ARG BUNDLE_GEMS__CONTRIBSYS__COM gets no finding (no secret word in the name), though "
+                                "bundler reads BUNDLE_<HOST> by itself as user:password (catalogue READERS); the value "
+                                "stays in the history of both RUNs after it and `bundle install` keeps reading it as a "
+                                "build arg",
+    "composer-auth-env": "ARG COMPOSER_AUTH gets no finding (an auth-only name with no value is taken for a setting), "
+                         "though composer reads it by itself (catalogue READERS); the JSON credentials stay in the "
+                         "history of `composer install`, exit 0",
 }
 
 
