@@ -283,6 +283,8 @@ INERT_CALLS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("apt-get apt apt-key dpkg apk yum dnf microdnf rpm", ()),
     ("useradd groupadd usermod chown update-ca-certificates locale-gen ldconfig", ()),
     ("curl wget", ()),
+    # gpg reads its own GNUPGHOME (and agent variables), nothing a build passes it by name
+    ("gpg gpgv dirmngr gpgconf", ()),
     ("git", ("clone",)),
     ("pip pip3", ("install", "-r|--requirement")),
 )
