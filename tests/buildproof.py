@@ -1071,19 +1071,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 #: Cases the tool gets wrong today (their proof fails): the ONE list the corpus test marks
 #: ``xfail(strict=True)``. Remove an entry when the core fixes it (the test then insists it passes).
-KNOWN_WRONG: dict[str, str] = {
-    "rails-master-key-base-stage": "RAILS_MASTER_KEY (ARG without default bound into ENV of the base stage) gets no "
-                                   "finding (a key-only name with no value is taken for a setting), so it stays in the "
-                                   "final image's config.Env and exit is 0; rails reads it (catalogue), the build's "
-                                   "assets:precompile needs a mount and the container the hand-off",
-    "bundler-host-arg-unnamed": "ARG BUNDLE_GEMS__CONTRIBSYS__COM gets no finding (no secret word in the name), though "
-                                "bundler reads BUNDLE_<HOST> by itself as user:password (catalogue READERS); the value "
-                                "stays in the history of both RUNs after it and `bundle install` keeps reading it as a "
-                                "build arg",
-    "composer-auth-env": "ARG COMPOSER_AUTH gets no finding (an auth-only name with no value is taken for a setting), "
-                         "though composer reads it by itself (catalogue READERS); the JSON credentials stay in the "
-                         "history of `composer install`, exit 0",
-}
+KNOWN_WRONG: dict[str, str] = {}
 
 
 @dataclass(frozen=True)
