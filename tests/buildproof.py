@@ -1071,13 +1071,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 #: Cases the tool gets wrong today (their proof fails): the ONE list the corpus test marks
 #: ``xfail(strict=True)``. Remove an entry when the core fixes it (the test then insists it passes).
-KNOWN_WRONG: dict[str, str] = {
-    "git-clone-tmp-cleanup": "`git clone https://x-access-token:${GITHUB_TOKEN}@... /tmp/sdk && pip install "
-                             "/tmp/sdk && rm -rf /tmp/sdk`: the RUN's own rm -rf removes the clone's .git/config, "
-                             "the only copy (docs/tool-behaviour.md section 3), yet MS015 says 'nothing undoes it' "
-                             "and GITHUB_TOKEN stays a build arg in the history, left for a human (exit 1): the git "
-                             "clone writer has no undone_by for a removal of the clone directory",
-}
+KNOWN_WRONG: dict[str, str] = {}
 
 
 @dataclass(frozen=True)

@@ -153,6 +153,8 @@ def _var_of(text: str) -> str:
     ('echo "$NPM_TOKEN" > /app/token', True, None),  # not a build tool's file: the app may need it at run time
     ("git clone https://x:${NPM_TOKEN}@github.com/a/b.git /src && make -C /src && rm -rf /src", False, None),
     ("git clone https://x:${NPM_TOKEN}@github.com/a/b.git", True, None),
+    ("git clone --depth 1 -b main https://x:${NPM_TOKEN}@github.com/a/b.git /tmp/b && pip install /tmp/b"
+     " && rm -rf /tmp/b", False, None),
     ('git config --global url."https://${NPM_TOKEN}@github.com/".insteadOf "https://github.com/" && go mod download'
      " && rm -rf /root/.gitconfig", False, None),
     ("env > .env.production.local", True, None),  # every variable, the secret among them

@@ -325,12 +325,12 @@ def _undone_later(w: Writer, groups: dict[str, str], undo: str | None, later: li
 
 
 def _clone_dest(c: Command) -> str:
-    prog, args = _program(c)
-    plain = [a for a in args if not a.startswith("-")]
-    if len(plain) >= 3 and plain[0] == "clone":
-        return plain[2]
-    if len(plain) == 2 and plain[0] == "clone":
-        return plain[1].rstrip("/").rsplit("/", 1)[-1].removesuffix(".git")
-    return ""
-
-
+    """The directory ``git clone URL [DIR]`` writes (its ``.git/config`` holds the URL)."""
+    _, args = _program(c)
+    if not args or args[0] != "clone":
+        return ""
+    at = next((k for k, a in enumerate(args) if "://" in a or a.startswith("git@")), None)
+    if at is None:
+        return ""
+    rest = [a for a in args[at + 1 :] if not a.startswith("-")]
+    return rest[0] if rest else args[at].rstrip("/").rsplit("/", 1)[-1].removesuffix(".git")
