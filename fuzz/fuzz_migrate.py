@@ -34,6 +34,7 @@ if str(ROOT) not in sys.path:  # run as a script from anywhere
     sys.path.insert(0, str(ROOT))
 
 from codemod.config import Config  # noqa: E402
+from codemod.dockerfile.instructions import check_instructions  # noqa: E402
 from codemod.dockerfile.scanner import BOM, Dockerfile, ParseError, parse  # noqa: E402
 from codemod.fix.apply import apply_edits  # noqa: E402
 from codemod.fix.dockerfile import plan_edits  # noqa: E402
@@ -134,7 +135,7 @@ def _replay(data: bytes, config: Config) -> tuple[bytes, list[tuple[Dockerfile, 
 def check_input(data: bytes, config: Config = CONFIG) -> str:
     """Assert the invariants on one input; the outcome: refused / unchanged / migrated / rewrite-error."""
     try:
-        parse(data)
+        check_instructions(parse(data))  # BuildKit's parser, then its instruction set
     except ParseError as e:
         if not (e.line >= 1 and e.reason):
             _fail(f"ParseError without a line or reason: {e!r}", data)

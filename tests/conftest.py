@@ -14,6 +14,15 @@ FIXTURES = ROOT / "fixtures"
 SHARED = ROOT.parent / "shared"
 
 
+@pytest.fixture(autouse=True)
+def state_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Each test's own per-user state directory (backups and rollback journals go there, never into the
+    work tree): outside every test's tmp_path, so no build context or tree snapshot sees it."""
+    home = tmp_path_factory.mktemp("state")
+    monkeypatch.setenv("XDG_STATE_HOME", str(home))
+    return home / "migrate-secrets"
+
+
 @pytest.fixture
 def fixtures_dir() -> Path:
     return FIXTURES

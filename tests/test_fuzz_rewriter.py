@@ -58,16 +58,32 @@ def _outcome(data: bytes) -> str:
         return "known-bug"
 
 
+def _refusal(answer: dict[str, object]) -> str | None:
+    """BuildKit's error for a file: its parser's, else its instruction set's (``unknown instruction``,
+    ``ONBUILD ONBUILD``...), judged from the instructions its parser returned."""
+    from codemod.dockerfile.instructions import INSTRUCTIONS
+
+    if answer.get("error"):
+        return str(answer["error"])
+    for cmd in answer.get("cmds") or []:  # type: ignore[attr-defined]
+        word, sub = str(cmd["cmd"]).upper(), str(cmd.get("sub_cmd") or "").upper()
+        if word not in INSTRUCTIONS:
+            return f"unknown instruction: {cmd['cmd']}"
+        if word == "ONBUILD" and sub in ("ONBUILD", "FROM", "MAINTAINER"):
+            return f"{sub} isn't allowed as an ONBUILD trigger"
+    return None
+
+
 def _buildkit_cases() -> list[tuple[str, bytes, str | None]]:
     """(id, input, BuildKit's error or None) for every parser-conformance case."""
     out: list[tuple[str, bytes, str | None]] = []
     for kind in ("valid", "invalid"):
         for f in sorted((CONFORMANCE / kind).glob("*.Dockerfile")):
             answer = json.loads(f.with_name(f.name[: -len(".Dockerfile")] + ".buildkit.json").read_text())
-            out.append((f"{kind}/{f.stem}", f.read_bytes(), answer.get("error") or None))
+            out.append((f"{kind}/{f.stem}", f.read_bytes(), _refusal(answer)))
     for i, line in enumerate((CONFORMANCE / "random.jsonl").read_text().splitlines()):
         d = json.loads(line)
-        out.append((f"random-{i}", base64.b64decode(d["input_b64"]), d["buildkit"].get("error") or None))
+        out.append((f"random-{i}", base64.b64decode(d["input_b64"]), _refusal(d["buildkit"])))
     return out
 
 

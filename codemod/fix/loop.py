@@ -15,6 +15,7 @@ from pathlib import Path
 from codemod.analysis.contextfiles import EMPTY, ContextFiles, read_context
 from codemod.analysis.flow import Flow, analyse
 from codemod.config import Config
+from codemod.dockerfile.instructions import check_instructions
 from codemod.dockerfile.scanner import Dockerfile, ParseError, parse
 from codemod.fix.apply import OverlapError, apply_edits
 from codemod.fix.checks import RewriteError, check_pairs, check_runs, check_served
@@ -93,6 +94,7 @@ def migrate(data: bytes, path: str, config: Config, rules: Sequence[Rule] = DOCK
     findings: ``new`` is then ``b""`` when a fix is pending, never the rewritten bytes.
     """
     df = parse(data)
+    check_instructions(df)  # BuildKit's instruction set: a file it refuses is refused here too
     if not _maybe_secret(data, config, rules):
         return DockerfileResult([], None, 0, before=df)
     files = read_context(context_dir, df)
