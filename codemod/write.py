@@ -1,11 +1,20 @@
-"""Writing: backups, atomic replace, all or nothing; and rollback from the backups.
+"""Writing: backups outside the work tree, atomic replace, all or nothing; and rollback.
 
-Every check runs before the first byte is written: each target still holds what
-was read, its directory is writable. Then backups are written, then each file
-is replaced atomically (temp file in the same directory, fsync, ``os.replace``)
-keeping mode and owner, through symlinks to their target. If a replace fails,
-the files already replaced get their old bytes back. A journal records what was
-written so ``rollback`` can tell a migrated file from one edited since.
+Backups hold the old secrets, so they never go where a build can pick them up (a build context is
+often the whole work tree, ``.git`` included). Each run gets its own directory in a per-user state
+directory (``$XDG_STATE_HOME/migrate-secrets``, default ``~/.local/state/migrate-secrets``, mode
+0700), keyed by the repository's real root path::
+
+    <state>/<repo>-<hash of its real path>/<stamp>/files/<path in the repository>   the old bytes
+    <state>/<repo>-<hash of its real path>/<stamp>/journal.json                      what was written
+
+``backup_dir`` replaces ``<state>``. Every check runs before the first byte is written: each target
+still holds what was read, its directory is writable. Then the backups and the journal are written,
+then each file is replaced atomically (temp file in the same directory, fsync, ``os.replace``)
+keeping mode and owner, through symlinks to their target. If a replace fails, the files already
+replaced get their old bytes back and the run's directory goes. ``rollback`` reads the newest
+journal, refuses files edited since (unless forced) and marks the journal rolled back, so a second
+rollback has nothing left to do.
 """
 
 from __future__ import annotations
@@ -16,15 +25,16 @@ import hashlib
 import json
 import os
 import re
+import shutil
 import tempfile
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from codemod.discover import git_dir
 from codemod.model import FileChange
 
-BACKUP_PATTERN = "*.backup-*"
-_STAMP = re.compile(r"\.backup-(\d{8}-\d{6})(?:-\d+)?$")
+JOURNAL = "journal.json"
+_STAMP = re.compile(r"^\d{8}-\d{6}(?:-\d+)?$")
 
 
 class WriteError(Exception):
@@ -38,6 +48,14 @@ class Written:
     shown: Path | None = None  # the path as the user named it
 
 
+@dataclass
+class Applied:
+    written: list[Written]
+    #: the run's directory: its backups and journal (None when nothing was written)
+    run_dir: Path | None = None
+    journal_error: str = ""
+
+
 def stamp_now() -> str:
     return _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
 
@@ -46,31 +64,58 @@ def _sha(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def journal_dir(start: Path) -> Path:
-    g = git_dir(start.resolve())
-    return (g / "migrate-secrets") if g else (start.resolve() / ".migrate-secrets")
+def state_home(env: Mapping[str, str] | None = None) -> Path:
+    """``$XDG_STATE_HOME/migrate-secrets``, else ``~/.local/state/migrate-secrets`` (XDG base directories:
+    a relative ``XDG_STATE_HOME`` is ignored)."""
+    env = os.environ if env is None else env
+    base = env.get("XDG_STATE_HOME", "")
+    if not base or not os.path.isabs(base):
+        base = os.path.join(os.path.expanduser("~"), ".local", "state")
+    return Path(base) / "migrate-secrets"
 
 
-def exclude_backups(start: Path) -> None:
-    g = git_dir(start.resolve())
-    if g is None:
-        return
-    common = g / "commondir"  # a linked worktree: git reads info/exclude from the shared directory only
-    if common.is_file():
-        g = (g / common.read_text(encoding="utf-8", errors="replace").strip()).resolve()
-    info = g / "info"
-    info.mkdir(parents=True, exist_ok=True)
-    ex = info / "exclude"
-    text = ex.read_text(encoding="utf-8", errors="surrogateescape") if ex.exists() else ""
-    if BACKUP_PATTERN not in text.splitlines():
-        with open(ex, "a", encoding="utf-8", errors="surrogateescape") as fh:
-            if text and not text.endswith("\n"):
-                fh.write("\n")
-            fh.write("# migrate-secrets backups hold the old secrets\n" + BACKUP_PATTERN + "\n")
+def repo_key(root: Path) -> str:
+    """The state directory's name for the repository at ``root``: its name and a hash of its real path."""
+    real = os.path.realpath(root)
+    digest = hashlib.sha256(real.encode("utf-8", "surrogateescape")).hexdigest()[:16]
+    name = re.sub(r"[^A-Za-z0-9._-]", "_", os.path.basename(real)) or "root"
+    return f"{name}-{digest}"
 
 
-def atomic_write(target: Path, data: bytes, *, like: os.stat_result | None = None) -> None:
-    """Replace ``target`` (a real path, not a symlink) with ``data`` in one step."""
+def runs_dir(root: Path, backup_dir: Path | None = None) -> Path:
+    """Where the runs of the repository at ``root`` keep their backups and journals."""
+    return (Path(backup_dir) if backup_dir is not None else state_home()) / repo_key(root)
+
+
+def check_backup_dir(root: Path, backup_dir: Path | None) -> None:
+    """Refuse a backup directory inside the work tree: a build could copy the old secrets in."""
+    where = Path(os.path.realpath(runs_dir(root, backup_dir)))
+    real_root = Path(os.path.realpath(root))
+    if where == real_root or real_root in where.parents:
+        named = f"--backup-dir {backup_dir}" if backup_dir is not None else f"the state directory {where.parent}"
+        raise WriteError(f"{named} is inside the work tree {root}: backups hold the old secrets and must stay "
+                         "out of every build context; choose a directory outside it (--backup-dir, or "
+                         "XDG_STATE_HOME)")
+
+
+def _private_dir(path: Path) -> None:
+    """``path`` and its missing parents, each new one mode 0700 (backups hold secrets)."""
+    missing = [p for p in (path, *path.parents) if not p.exists()]
+    for p in reversed(missing):
+        with contextlib.suppress(FileExistsError):
+            p.mkdir(mode=0o700)
+        os.chmod(p, 0o700)
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def atomic_write(target: Path, data: bytes, *, like: os.stat_result | None = None, private: bool = False) -> None:
+    """Replace ``target`` (a real path, not a symlink) with ``data`` in one step: with ``like``'s mode and
+    owner, else a new file's usual mode (0600 when ``private``: backups, the journal)."""
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".migrate-secrets.tmp", dir=target.parent)
     try:
         with os.fdopen(fd, "wb") as fh:
@@ -81,20 +126,13 @@ def atomic_write(target: Path, data: bytes, *, like: os.stat_result | None = Non
             os.chmod(tmp, like.st_mode & 0o7777)
             with contextlib.suppress(OSError):
                 os.chown(tmp, like.st_uid, like.st_gid)
+        elif not private:
+            os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, target)
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
-
-
-def _backup_path(real: Path, stamp: str) -> Path:
-    cand = real.with_name(f"{real.name}.backup-{stamp}")
-    n = 1
-    while cand.exists():
-        cand = real.with_name(f"{real.name}.backup-{stamp}-{n}")
-        n += 1
-    return cand
 
 
 class _Failed(Exception):
@@ -105,9 +143,9 @@ class _Failed(Exception):
         self.shown = shown
 
 
-def _write(shown: object, target: Path, data: bytes, like: os.stat_result | None) -> None:
+def _write(shown: object, target: Path, data: bytes, like: os.stat_result | None, private: bool = False) -> None:
     try:
-        atomic_write(target, data, like=like)
+        atomic_write(target, data, like=like, private=private)
     except OSError as e:
         raise _Failed(shown, e) from None
 
@@ -120,30 +158,26 @@ def _clean_stale_temps(dirs: set[Path]) -> None:
                 tmp.unlink()
 
 
-@dataclass
-class Applied:
-    written: list[Written]
-    journal_error: str = ""
+def _backup_name(real: Path, root: Path) -> Path:
+    """Where under ``files/`` the backup of ``real`` goes: its path in the repository."""
+    try:
+        return real.relative_to(Path(os.path.realpath(root)))
+    except ValueError:
+        return Path("_outside", *real.parts[1:])
 
 
-def apply_changes(changes: list[FileChange], *, backup: bool = True, stamp: str | None = None,
-                  root: Path | None = None) -> list[Written]:
-    """Write every change or none. Raises WriteError naming the file and the reason."""
-    return apply_changes_ex(changes, backup=backup, stamp=stamp, root=root).written
+_Plan = list[tuple[FileChange, Path, "os.stat_result | None"]]
 
 
-def apply_changes_ex(changes: list[FileChange], *, backup: bool = True, stamp: str | None = None,
-                     root: Path | None = None) -> Applied:
-    """:func:`apply_changes`, also saying whether the journal (what ``rollback`` reads) was written."""
-    stamp = stamp or stamp_now()
-    base = root or Path.cwd()
-    # Dockerfiles last: a run killed halfway leaves Dockerfiles still to migrate, so a rerun
-    # sees them again and finishes the env examples, compose files and workflows too
-    changes = sorted(changes, key=lambda c: c.kind == "dockerfile")
-    plan: list[tuple[FileChange, Path, os.stat_result | None]] = []
-    st: os.stat_result | None
+def _plan(changes: list[FileChange]) -> _Plan:
+    """Each change with its real path and mode, checked writable and unchanged since it was read."""
+    plan: _Plan = []
+    seen: set[Path] = set()
     for c in changes:
         real = Path(os.path.realpath(c.path))
+        if real in seen:
+            raise WriteError(f"{c.path}: planned twice (through a symlink); not written")
+        seen.add(real)
         if c.old is None:
             if real.exists():
                 raise WriteError(f"{c.path}: created by someone else since it was planned; not overwritten")
@@ -163,37 +197,73 @@ def apply_changes_ex(changes: list[FileChange], *, backup: bool = True, stamp: s
         if not os.access(real, os.W_OK):
             raise WriteError(f"{c.path}: file is not writable")
         plan.append((c, real, st))
+    return plan
 
-    _clean_stale_temps({real.parent for _, real, _ in plan})
-    if backup:
-        exclude_backups(base)  # before the first backup exists: a crash never leaves one visible to git
-    written: list[Written] = []
-    backups: list[Path] = []
+
+def _new_run_dir(base: Path, stamp: str) -> Path:
     try:
-        for c, real, st in plan:
+        _private_dir(base)
+        n, run = 0, base / stamp
+        while True:
+            try:
+                run.mkdir(mode=0o700)
+                return run
+            except FileExistsError:
+                n += 1
+                run = base / f"{stamp}-{n}"
+    except OSError as e:
+        raise WriteError(f"{base} (the backup directory): {e.strerror or e}; nothing changed") from None
+
+
+def apply_changes(changes: list[FileChange], *, backup: bool = True, stamp: str | None = None,
+                  root: Path | None = None, backup_dir: Path | None = None) -> list[Written]:
+    """Write every change or none. Raises WriteError naming the file and the reason."""
+    return apply_changes_ex(changes, backup=backup, stamp=stamp, root=root, backup_dir=backup_dir).written
+
+
+def apply_changes_ex(changes: list[FileChange], *, backup: bool = True, stamp: str | None = None,
+                     root: Path | None = None, backup_dir: Path | None = None,
+                     runtime: list[str] | None = None) -> Applied:
+    """:func:`apply_changes`, also saying where the run's backups and journal are.
+
+    ``runtime`` names the variables the migration moved to runtime configuration (kept in the journal,
+    names only, for ``verify``)."""
+    stamp = stamp or stamp_now()
+    base = Path(root or Path.cwd())
+    check_backup_dir(base, backup_dir)
+    # Dockerfiles last: a run killed halfway leaves Dockerfiles still to migrate, so a rerun
+    # sees them again and finishes the env examples, compose files and workflows too
+    plan = _plan(sorted(changes, key=lambda c: c.kind == "dockerfile"))
+    _clean_stale_temps({real.parent for _, real, _ in plan})
+    run = _new_run_dir(runs_dir(base, backup_dir), stamp)
+    written: list[Written] = []
+    try:
+        for c, real, _st in plan:
+            b = None
             if c.old is not None and backup:
-                b = _backup_path(real, stamp)
-                _write(f"{c.path} (its backup)", b, c.old, st)
-                backups.append(b)
-                written.append(Written(real, b, c.path))
-            else:
-                written.append(Written(real, None, c.path))
+                b = run / "files" / _backup_name(real, base)
+                _private_dir(b.parent)
+                _write(f"{c.path} (its backup)", b, c.old, None, private=True)
+            written.append(Written(real, b, c.path))
+        doc = {"stamp": run.name, "root": os.path.realpath(base), "runtime": sorted(runtime or []), "files": [
+            {"path": str(w.path), "shown": str(w.shown), "backup": str(w.backup) if w.backup else None,
+             "sha256": _sha(c.new), "created": c.old is None}
+            for w, (c, _, _) in zip(written, plan, strict=True)]}
+        _write("the rollback journal", run / JOURNAL, json.dumps(doc, indent=1).encode(), None, private=True)
         _replace_all(plan)
     except _Failed as e:
-        _drop(backups)
+        shutil.rmtree(run, ignore_errors=True)
         raise WriteError(f"{e}; nothing changed") from None
     except WriteError as e:
-        if "could not restore" in str(e):
-            raise  # the backups stay: they are the way back
-        _drop(backups)
-        raise
-    error = _journal(base, stamp, [(w, c.new) for w, (c, _, _) in zip(written, plan, strict=True)])
-    return Applied(written, error)
+        if "could not restore" not in str(e):
+            shutil.rmtree(run, ignore_errors=True)
+        raise  # else the backups stay: they are the way back
+    return Applied(written, run)
 
 
-def _replace_all(plan: list[tuple[FileChange, Path, os.stat_result | None]]) -> None:
+def _replace_all(plan: _Plan) -> None:
     """Replace each file; on a failure put back the ones already replaced, or say which could not be."""
-    done: list[tuple[FileChange, Path, os.stat_result | None]] = []
+    done: _Plan = []
     try:
         for item in plan:
             c, real, st = item
@@ -217,89 +287,110 @@ def _replace_all(plan: list[tuple[FileChange, Path, os.stat_result | None]]) -> 
         raise WriteError(f"{e}; nothing changed") from None
 
 
-def _drop(paths: list[Path]) -> None:
-    for p in paths:
-        with contextlib.suppress(OSError):
-            p.unlink()
-
-
-def _journal(root: Path, stamp: str, entries: list[tuple[Written, bytes]]) -> str:
-    """Record what was written; the reason when that failed (rollback then needs --force)."""
-    d = journal_dir(root)
-    try:
-        d.mkdir(parents=True, exist_ok=True)
-        doc = {"stamp": stamp, "files": [
-            {"path": str(w.path), "backup": str(w.backup) if w.backup else None, "sha256": _sha(new)}
-            for w, new in entries
-        ]}
-        atomic_write(d / f"journal-{stamp}.json", json.dumps(doc, indent=1).encode())
-    except OSError as e:
-        return f"{d}: {e.strerror or e}"
-    return ""
+# -- rollback -------------------------------------------------------------------------------------
 
 
 @dataclass
 class Restore:
     path: Path
     backup: Path | None
-    action: str  # "restored" | "removed" | "refused" | "missing"
+    action: str  # "restored" | "removed" | "unchanged" | "refused" | "missing"
     reason: str = ""
 
 
-def rollback(paths: list[Path], *, stamp: str | None = None, force: bool = False,
-             root: Path | None = None) -> list[Restore]:
+@dataclass
+class Rollback:
+    """What ``rollback`` did: ``restores`` per file; ``nothing`` says why there was nothing to do."""
+
+    restores: list[Restore] = field(default_factory=list)
+    run_dir: Path | None = None
+    nothing: str = ""
+
+
+def find_runs(start: Path, backup_dir: Path | None = None) -> list[Path]:
+    """The run directories of the repository holding ``start``, oldest first.
+
+    The repository is the git work tree holding ``start``; outside git, the nearest directory upward
+    that has runs."""
+    from codemod.discover import git_root
+
+    start = Path(start).resolve()
+    top = git_root(start)
+    cands = [top] if top is not None else [d for d in (start, *start.parents) if not d.is_file()]
+    for d in cands:
+        base = runs_dir(d, backup_dir)
+        if base.is_dir():
+            runs = [p for p in base.iterdir() if _STAMP.match(p.name) and (p / JOURNAL).is_file()]
+            if runs:
+                return sorted(runs, key=lambda p: _stamp_key(p.name))
+    return []
+
+
+def _stamp_key(name: str) -> tuple[str, int]:
+    stamp, _, n = name[:15], name[15:16], name[16:]
+    return stamp, int(n) if n.isdigit() else 0
+
+
+def read_journal(run: Path) -> dict[str, object]:
+    doc = json.loads((run / JOURNAL).read_text(encoding="utf-8"))
+    return doc if isinstance(doc, dict) else {}
+
+
+def rollback(paths: list[Path], *, stamp: str | None = None, force: bool = False, root: Path | None = None,
+             backup_dir: Path | None = None) -> Rollback:
     """Restore the files of the newest (or the named) migration; refuse files edited since."""
-    base = root or Path.cwd()
-    d = journal_dir(base)
-    journals = sorted(d.glob("journal-*.json")) if d.is_dir() else []
+    start = Path(root) if root is not None else (Path(paths[0]) if paths else Path.cwd())
+    runs = find_runs(start if start.exists() else Path.cwd(), backup_dir)
     if stamp:
-        journals = [j for j in journals if j.stem == f"journal-{stamp}"]
+        runs = [r for r in runs if r.name == stamp]
+    if not runs:
+        where = f"for {stamp} " if stamp else ""
+        return Rollback(nothing=f"no migration {where}to roll back: no journal in {runs_dir(start, backup_dir)}")
+    run = runs[-1]
+    doc = read_journal(run)
+    if doc.get("rolled_back"):
+        return Rollback(run_dir=run, nothing=f"nothing left to roll back: the migration of {run.name} was "
+                        f"rolled back at {doc['rolled_back']}")
     wanted = {Path(os.path.realpath(p)) for p in paths}
+    out, plan = _rollback_plan(doc, wanted, force)
+    if any(r.action == "refused" for r in out):
+        out += [Restore(p, b, "refused", "not restored: another file was refused") for p, b, _ in plan]
+        return Rollback(out, run)
+    for p, b, created in plan:
+        if created:
+            p.unlink()
+            out.append(Restore(p, None, "removed", "created by the migration"))
+        elif b is not None:
+            atomic_write(p, b.read_bytes(), like=p.stat())
+            out.append(Restore(p, b, "restored"))
+    if not wanted:
+        doc["rolled_back"] = _dt.datetime.now().strftime("%Y-%m-%d %H:%M:%S")
+        atomic_write(run / JOURNAL, json.dumps(doc, indent=1).encode(), private=True)
+    return Rollback(out, run)
 
-    def selected(p: Path) -> bool:
-        return not wanted or p in wanted or any(w in p.parents for w in wanted)
 
-    if journals:
-        doc = json.loads(journals[-1].read_text())
-        out: list[Restore] = []
-        plan: list[tuple[Path, Path | None]] = []
-        for entry in doc["files"]:
-            p = Path(entry["path"])
-            if not selected(p):
-                continue
-            b = Path(entry["backup"]) if entry["backup"] else None
-            current = p.read_bytes() if p.exists() else None
-            if current is None:
-                out.append(Restore(p, b, "missing", "file no longer exists"))
-                continue
-            if _sha(current) != entry["sha256"] and not force:
-                out.append(Restore(p, b, "refused", "edited since the migration (use --force)"))
-                continue
-            if b is not None and not b.exists():
-                out.append(Restore(p, b, "refused", f"backup {b.name} is gone"))
-                continue
-            plan.append((p, b))
-        if any(r.action == "refused" for r in out):
-            return out + [Restore(p, b, "refused", "not restored: another file was refused") for p, b in plan]
-        for p, b in plan:
-            if b is None:
-                p.unlink()
-                out.append(Restore(p, None, "removed", "created by the migration"))
-            else:
-                atomic_write(p, b.read_bytes(), like=p.stat())
-                out.append(Restore(p, b, "restored"))
-        return out
-    # no journal: the newest backup beside each named file
-    out = []
-    for p in sorted(wanted):
-        cands = sorted(p.parent.glob(p.name + ".backup-*"), key=lambda b: _STAMP.search(b.name) and b.name or "")
-        cands = [b for b in cands if _STAMP.search(b.name) and (not stamp or stamp in b.name)]
-        if not cands:
-            out.append(Restore(p, None, "missing", "no backup found"))
+def _rollback_plan(doc: Mapping[str, object], wanted: set[Path], force: bool
+                   ) -> tuple[list[Restore], list[tuple[Path, Path | None, bool]]]:
+    out: list[Restore] = []
+    plan: list[tuple[Path, Path | None, bool]] = []
+    files = doc.get("files")
+    for entry in files if isinstance(files, list) else []:
+        p = Path(entry["path"])
+        if wanted and not (p in wanted or any(w in p.parents for w in wanted)):
             continue
-        if not force:
-            out.append(Restore(p, cands[-1], "refused", "no migration journal to prove it unchanged (use --force)"))
-            continue
-        atomic_write(p, cands[-1].read_bytes(), like=p.stat() if p.exists() else None)
-        out.append(Restore(p, cands[-1], "restored"))
-    return out
+        b = Path(entry["backup"]) if entry.get("backup") else None
+        created = bool(entry.get("created"))
+        current = p.read_bytes() if p.exists() else None
+        if current is None:
+            out.append(Restore(p, b, "unchanged" if created else "missing",
+                               "already gone" if created else "file no longer exists"))
+        elif b is not None and b.is_file() and b.read_bytes() == current:
+            out.append(Restore(p, b, "unchanged", "already holds its old content"))
+        elif _sha(current) != entry["sha256"] and not force:
+            out.append(Restore(p, b, "refused", "edited since the migration (use --force)"))
+        elif not created and (b is None or not b.is_file()):
+            why = "written with --no-backup" if b is None else f"backup {b} is gone"
+            out.append(Restore(p, b, "refused", f"no backup ({why})"))
+        else:
+            plan.append((p, b, created))
+    return out, plan

@@ -54,7 +54,7 @@ def test_dry_run_reports_and_writes_nothing(repo: Path, cli) -> None:
     _no_secret_values(out + err)
 
 
-def test_apply_gives_the_plan_target(repo: Path, cli) -> None:
+def test_apply_gives_the_plan_target(repo: Path, cli, state_home: Path) -> None:
     code, out, err = cli("--apply", "--report", "report.json")
     assert code == 0, out + err
     new = (repo / DOCKERFILE).read_bytes()
@@ -85,11 +85,13 @@ def test_apply_gives_the_plan_target(repo: Path, cli) -> None:
     for secret in ("SUPABASE_SERVICE_KEY", "SUPABASE_ANON_KEY", "POSTGRES_PASSWORD", "MCP_CLIENT_SECRET"):
         assert f"\n{secret}=\n" in example
 
-    # a timestamped backup holding the old bytes, kept out of git
-    backups = list((repo / "services/archon").glob("Dockerfile.backup-*"))
-    assert len(backups) == 1 and re.fullmatch(r"Dockerfile\.backup-\d{8}-\d{6}", backups[0].name)
+    # a timestamped backup holding the old bytes, outside the work tree (the state directory), named in the output
+    backups = list(state_home.glob(f"repo-*/*/files/{DOCKERFILE}"))
+    run_dir = state_home / Path(*backups[0].relative_to(state_home).parts[:2])
+    assert len(backups) == 1 and re.fullmatch(r"\d{8}-\d{6}", run_dir.name)
     assert backups[0].read_bytes() == (ARCHON / "input" / DOCKERFILE).read_bytes()
-    assert "*.backup-*" in (repo / ".git/info/exclude").read_text()
+    assert f"backups and rollback journal: {run_dir}" in out
+    assert not (repo / ".git/info/exclude").exists() or "backup" not in (repo / ".git/info/exclude").read_text()
     status = git(repo, "status", "--porcelain").split("\n")[:3]
     assert status == [" M .env.example", f" M {DOCKERFILE}", "?? report.json"]
 
@@ -141,8 +143,7 @@ def test_rollback_restores_and_refuses_edited_files(repo: Path, cli) -> None:
     assert cli("--apply")[0] == 0
     code, out, _ = cli("rollback")
     assert code == 0 and "restored services/archon/Dockerfile" in out.replace(str(repo) + "/", "")
-    after = snapshot(repo)
-    assert {k: v for k, v in after.items() if ".backup-" not in k} == original
+    assert snapshot(repo) == original
 
     assert cli("--apply")[0] == 0
     (repo / DOCKERFILE).write_bytes((repo / DOCKERFILE).read_bytes() + b"USER app\n")

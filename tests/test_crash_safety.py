@@ -1,9 +1,10 @@
 """Crash safety (issue: robustness, part 3): a real ``--apply`` killed with SIGKILL at random points.
 
 ~300 leaky Dockerfiles in a git work tree. After each kill every planned file is
-wholly old or wholly new (atomic replace), every backup that exists holds the
-old bytes, nothing but ``*.migrate-secrets.tmp`` temp files is left over (their
-count is reported), and a rerun of ``--apply`` finishes the job. Seeds are
+wholly old or wholly new (atomic replace), every backup that exists (in the
+state directory, outside the work tree) holds the old bytes, nothing but
+``*.migrate-secrets.tmp`` temp files is left over in the tree (their count is
+reported), and a rerun of ``--apply`` finishes the job. Seeds are
 fixed. Deterministic crash points (``os._exit`` injected at a chosen write) pin
 the cases a random kill only sometimes hits.
 """
@@ -31,7 +32,22 @@ from conftest import ROOT, git
 N_FILES = 300
 SEEDS = [11, 23, 37, 41, 59]
 TMP_SUFFIX = ".migrate-secrets.tmp"
-BACKUP = re.compile(r"\.backup-\d{8}-\d{6}(-\d+)?$")
+STAMP = re.compile(r"^\d{8}-\d{6}(-\d+)?$")
+
+
+def _backups(root: Path) -> dict[str, list[Path]]:
+    """Backups of the runs in ``root`` (relative path in the repository -> backup files): in the state directory."""
+    from codemod.write import runs_dir
+
+    out: dict[str, list[Path]] = {}
+    base = runs_dir(root)
+    for run_dir in sorted(base.iterdir()) if base.is_dir() else []:
+        assert STAMP.match(run_dir.name), run_dir
+        files = run_dir / "files"
+        for b in files.rglob("*") if files.is_dir() else []:
+            if b.is_file() and not b.name.endswith(TMP_SUFFIX):
+                out.setdefault(b.relative_to(files).as_posix(), []).append(b)
+    return out
 
 
 def _dockerfile(i: int) -> bytes:
@@ -123,37 +139,34 @@ def _state(root: Path, expected: dict[str, FileChange]) -> dict[str, object]:
             new += 1
         else:
             raise AssertionError(f"{rel}: neither the old nor the new bytes: {now[:200] if now else now!r}")
-    backups = [p for p in root.rglob("*.backup-*") if BACKUP.search(p.name)]
-    for b in backups:
-        rel = b.relative_to(root).as_posix().rsplit(".backup-", 1)[0]
-        assert rel in expected and expected[rel].old is not None, b
-        assert b.read_bytes() == expected[rel].old, f"incomplete backup {b}"
+    backups = _backups(root)
+    for rel, copies in backups.items():
+        assert rel in expected and expected[rel].old is not None, copies
+        for b in copies:
+            assert b.read_bytes() == expected[rel].old, f"incomplete backup {b}"
     temps = [p for p in root.rglob("*") if p.name.endswith(TMP_SUFFIX)]
-    known = set(expected) | {b.relative_to(root).as_posix() for b in backups}
-    known |= {p.relative_to(root).as_posix() for p in temps}
+    known = set(expected) | {p.relative_to(root).as_posix() for p in temps}
     others = [p.relative_to(root).as_posix() for p in root.rglob("*")
               if p.is_file() and ".git" not in p.relative_to(root).parts
-              and p.relative_to(root).as_posix() not in known
-              and not p.relative_to(root).as_posix().startswith(".migrate-secrets/")]
+              and p.relative_to(root).as_posix() not in known]
     # the originals that were never part of a change are still there and untouched
     assert not others, f"unexpected files: {others[:10]}"
-    return {"old": old, "new": new, "backups": len(backups), "temps": len(temps)}
+    return {"old": old, "new": new, "backups": sum(map(len, backups.values())), "temps": len(temps)}
 
 
-def _git_unignored_backups(root: Path) -> list[str]:
+def _git_untracked(root: Path) -> list[str]:
     out = git(root, "status", "--porcelain", "--untracked-files=all")
-    return [line for line in out.splitlines() if ".backup-" in line or TMP_SUFFIX in line]
+    return [line for line in out.splitlines() if line.startswith("??")]
 
 
 def _calibrate(template: Path, tmp_path: Path) -> tuple[float, float]:
     """(seconds until the first backup appears, seconds until the run ends) for an uninterrupted run."""
     root = _copy(template, tmp_path / "calibrate")
-    first = root / "svc000"
     t0 = time.monotonic()
     proc = _start(root)
     seen = None
     while proc.poll() is None:
-        if seen is None and any(first.glob("Dockerfile.backup-*")):
+        if seen is None and _backups(root):
             seen = time.monotonic() - t0
         time.sleep(0.001)
     total = time.monotonic() - t0
@@ -174,8 +187,7 @@ def test_sigkill_at_random_points_leaves_files_whole_and_a_rerun_finishes(
         if n % 3 == 0:  # anywhere in the run
             time.sleep(rng.uniform(0, total))
         else:  # inside the write phase: after the first backup appears
-            marker = root / "svc000"
-            while proc.poll() is None and not any(marker.glob("Dockerfile.backup-*")):
+            while proc.poll() is None and not _backups(root):
                 time.sleep(0.0005)
             time.sleep(rng.uniform(0, max(total - first_backup, 0.05)))
         killed_at = time.monotonic() - t0
@@ -187,7 +199,7 @@ def test_sigkill_at_random_points_leaves_files_whole_and_a_rerun_finishes(
         state = _state(root, expected)
         state["seed"], state["killed_at"] = seed, round(killed_at, 3)
         state["killed"] = proc.returncode == -signal.SIGKILL
-        state["unignored"] = len(_git_unignored_backups(root))
+        state["untracked"] = len(_git_untracked(root))
         rerun = _apply(root)
         assert rerun.returncode in (0, 1), rerun.stderr.decode(errors="replace")
         for rel, c in expected.items():
@@ -215,8 +227,10 @@ import os
 import codemod.write as w
 _real_write, _real_replace = w.atomic_write, os.replace
 _n = {{"writes": 0}}
-def _crash(target, data, *, like=None):
-    kind = "backup" if ".backup-" in target.name else "env" if target.name.startswith(".env") else "file"
+_state = os.environ["XDG_STATE_HOME"]
+def _crash(target, data, *, like=None, private=False):
+    kind = ("journal" if target.name == "journal.json" else "backup" if str(target).startswith(_state)
+            else "env" if target.name.startswith(".env") else "file")
     if kind == {kind!r}:
         _n["writes"] += 1
         if _n["writes"] == {nth}:
@@ -224,7 +238,7 @@ def _crash(target, data, *, like=None):
                 os.replace = lambda a, b: os._exit(137)
             else:
                 os._exit(137)
-    return _real_write(target, data, like=like)
+    return _real_write(target, data, like=like, private=private)
 w.atomic_write = _crash
 """
 
@@ -267,11 +281,13 @@ def test_rerun_after_a_crash_writes_the_missing_env_examples(small: tuple[Path, 
     assert not missing, f"{len(missing)} env examples never written, e.g. {missing[:3]}"
 
 
-def test_backups_left_by_a_crash_are_git_ignored(small: tuple[Path, dict[str, FileChange]], tmp_path: Path) -> None:
+def test_backups_left_by_a_crash_are_outside_the_work_tree(small: tuple[Path, dict[str, FileChange]],
+                                                           tmp_path: Path) -> None:
     template, expected = small
     root = _crash_run(template, tmp_path / "r", "file", 1)
-    assert _state(root, expected)["backups"] > 0
-    assert not _git_unignored_backups(root)[:5]
+    assert _state(root, expected)["backups"] > 0  # complete, in the state directory
+    # nothing new in the tree but the env examples written first: no backup, no temp file
+    assert not [line for line in _git_untracked(root) if not line.endswith("/.env.example")][:5]
 
 
 def test_temp_file_left_by_a_crash_is_cleaned_by_the_rerun(small: tuple[Path, dict[str, FileChange]],

@@ -86,6 +86,12 @@ def tree_snapshot(root: Path) -> dict[str, object]:
 
 
 def assert_untouched(root: Path, before: dict[str, object]) -> None:
+    """Nothing changed in the tree, and no backup or journal was left in the state directory."""
+    from codemod.write import runs_dir
+
+    base = runs_dir(root)
+    left = sorted(p.name for p in base.iterdir()) if base.is_dir() else []
+    assert not left, f"runs left in {base}: {left}"
     after = tree_snapshot(root)
     stray = [k for k in after if k not in before]
     assert not stray, f"new entries: {stray}"
@@ -273,6 +279,8 @@ def _warm_up() -> None:
 
     d = Path(tempfile.mkdtemp(prefix="ms-warm-"))
     cwd = os.getcwd()
+    state = os.environ.get("XDG_STATE_HOME")
+    os.environ["XDG_STATE_HOME"] = str(d / "state")  # not nobody's: root would own it
     try:
         root = _make_tree(d / "repo", use_git=False)
         (root / "bad").mkdir()
@@ -284,6 +292,10 @@ def _warm_up() -> None:
             codemod.cli.main(["--apply", "-v", "."])
     finally:
         os.chdir(cwd)
+        if state is None:
+            del os.environ["XDG_STATE_HOME"]
+        else:
+            os.environ["XDG_STATE_HOME"] = state
         shutil.rmtree(d, ignore_errors=True)
     _WARM.append(True)
 
@@ -331,12 +343,15 @@ def _run_as_nobody(cwd: Path, args: list[str]) -> tuple[int, str, str]:
 
 
 @pytest.fixture
-def nobody_tree() -> Iterator[Path]:
+def nobody_tree(monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     if os.geteuid() != 0:
         pytest.skip("needs root to drop to nobody")
     d = Path(tempfile.mkdtemp(prefix="ms-faults-"))
     try:
         os.chmod(d, 0o755)
+        (d / "state").mkdir()
+        os.chown(d / "state", 65534, 65534)
+        monkeypatch.setenv("XDG_STATE_HOME", str(d / "state"))  # nobody's own state directory
         root = _make_tree(d / "repo", use_git=False)
         for dirpath, dirnames, filenames in os.walk(root):
             for name in [*dirnames, *filenames, "."]:
@@ -364,8 +379,8 @@ def test_as_nobody_read_only_file_or_directory_is_refused(target: str, nobody_tr
     assert_untouched(nobody_tree, before)
 
 
-def test_as_nobody_read_only_journal_location_still_leaves_files_consistent(nobody_tree: Path) -> None:
-    """The tree root read-only (no journal, no new env example there): refused or written whole, never half."""
+def test_as_nobody_read_only_tree_root_still_leaves_files_consistent(nobody_tree: Path) -> None:
+    """The tree root read-only (no new env example there): refused or written whole, never half."""
     os.chmod(nobody_tree, 0o555)
     before = tree_snapshot(nobody_tree)
     code, out, err = _run_as_nobody(nobody_tree, ["--apply", "."])
@@ -374,6 +389,16 @@ def test_as_nobody_read_only_journal_location_still_leaves_files_consistent(nobo
     else:
         assert code == 0, out + err
         assert b"changeme" not in (nobody_tree / "good" / "Dockerfile").read_bytes()
+
+
+def test_as_nobody_read_only_state_directory_writes_nothing(nobody_tree: Path) -> None:
+    """No place for the backups and the journal: nothing is written (a migration always has its way back)."""
+    state = Path(os.environ["XDG_STATE_HOME"])
+    os.chmod(state, 0o555)
+    before = tree_snapshot(nobody_tree)
+    code, out, err = _run_as_nobody(nobody_tree, ["--apply", "."])
+    assert code == 2 and "backup directory" in err and "nothing changed" in err, out + err
+    assert_untouched(nobody_tree, before)
 
 
 # --- 2. full disk (ENOSPC) at every write step -------------------------------------------------
@@ -416,7 +441,7 @@ def _fail_at(n: int, real: Callable[..., None], err: int) -> Callable[..., None]
 
 
 def test_full_disk_at_each_write_changes_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cli) -> None:
-    """ENOSPC from fsync at the 1st, 2nd, ... call (backups, then files, then the journal)."""
+    """ENOSPC from fsync at the 1st, 2nd, ... call (backups, then the journal, then the files)."""
     total = _count_fsyncs(_fresh(tmp_path, "count", monkeypatch), monkeypatch, cli)
     assert total >= 5
     failures = 0
@@ -427,20 +452,11 @@ def test_full_disk_at_each_write_changes_nothing(tmp_path: Path, monkeypatch: py
         monkeypatch.setattr(write_mod.os, "fsync", _fail_at(n, real, errno.ENOSPC))
         code, out, err = cli("--apply", ".")
         monkeypatch.setattr(write_mod.os, "fsync", real)
-        if code == 2:
-            failures += 1
-            assert "No space left on device" in err, (n, out, err)
-            assert_untouched(root, before)
-        else:
-            # only the journal was lost: the files are migrated and the backups complete
-            assert code == 0 and n == total, (n, code, out, err)
-            assert b"changeme" not in (root / "good" / "Dockerfile").read_bytes()
-            backups = list(root.rglob("*.backup-*"))
-            assert len(backups) >= 2
-            for b in backups:
-                original = str(b.relative_to(root)).rsplit(".backup-", 1)[0]
-                assert b.read_bytes() == before[original], b
-    assert failures >= total - 1
+        assert code == 2, (n, code, out, err)  # backups, journal and files alike: all or nothing
+        failures += 1
+        assert "No space left on device" in err, (n, out, err)
+        assert_untouched(root, before)
+    assert failures == total
 
 
 def test_failed_replace_at_each_step_changes_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cli) -> None:
@@ -476,9 +492,9 @@ def test_disk_that_stays_full_does_not_leave_files_half_migrated(tmp_path: Path,
     real_write, real_fsync = write_mod.atomic_write, os.fsync
     state = {"full": False}
 
-    def write(target: Path, data: bytes, *, like: os.stat_result | None = None) -> None:
-        real_write(target, data, like=like)
-        if ".backup-" not in target.name:
+    def write(target: Path, data: bytes, *, like: os.stat_result | None = None, private: bool = False) -> None:
+        real_write(target, data, like=like, private=private)
+        if not private:
             state["full"] = True  # the disk fills up right after the first file was replaced
 
     def fsync(fd: int) -> None:
@@ -495,22 +511,24 @@ def test_disk_that_stays_full_does_not_leave_files_half_migrated(tmp_path: Path,
     after = tree_snapshot(root)
     half = [k for k in before if after.get(k) != before[k]]
     # either nothing changed, or the message owns up and the backup of each changed file is still there
-    assert not half or ("nothing changed" not in err and all(
-        any(k2.startswith(k + ".backup-") for k2 in after) for k in half)), (half, err)
+    assert not half or ("nothing changed" not in err and "rollback --force" in err), (half, err)
 
 
 def test_lost_journal_is_reported(plain: Path, monkeypatch: pytest.MonkeyPatch, cli) -> None:
     real = write_mod.atomic_write
 
-    def no_journal(target: Path, data: bytes, *, like: os.stat_result | None = None) -> None:
-        if target.name.startswith("journal-"):
+    def no_journal(target: Path, data: bytes, *, like: os.stat_result | None = None, private: bool = False) -> None:
+        if target.name == "journal.json":
             raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(target))
-        real(target, data, like=like)
+        real(target, data, like=like, private=private)
 
+    before = tree_snapshot(plain)
     monkeypatch.setattr(write_mod, "atomic_write", no_journal)
     code, out, err = cli("--apply", ".")
-    assert code == 0, out + err
-    assert "journal" in err
+    # the journal is written before any file: without it nothing is, so a rollback is always possible
+    assert code == 2, out + err
+    assert "rollback journal" in err and "nothing changed" in err
+    assert_untouched(plain, before)
 
 
 # --- 2. a file replaced or edited between read and write --------------------------------------
@@ -553,8 +571,7 @@ def test_file_changed_between_read_and_write(how: str, plain: Path, monkeypatch:
     monkeypatch.undo()
     monkeypatch.chdir(plain)
     assert_refused(result, "good/Dockerfile", expected_reason)
-    assert not list(plain.rglob("*.backup-*")) and not list(plain.rglob("*.migrate-secrets.tmp"))
-    assert not (plain / ".migrate-secrets").exists()
+    assert not list(plain.rglob("*.migrate-secrets.tmp"))
     assert (plain / "good" / ".env.example").read_bytes() == ENV_EXAMPLE
 
 
@@ -566,9 +583,9 @@ def test_file_edited_while_writing_restores_everything(tmp_path: Path, monkeypat
     real = write_mod.atomic_write
     state = {"done": False}
 
-    def racing(target: Path, data: bytes, *, like: os.stat_result | None = None) -> None:
-        real(target, data, like=like)
-        if ".backup-" in target.name and not state["done"]:
+    def racing(target: Path, data: bytes, *, like: os.stat_result | None = None, private: bool = False) -> None:
+        real(target, data, like=like, private=private)
+        if private and not state["done"]:  # a backup
             state["done"] = True
             with open(other, "ab") as fh:
                 fh.write(b"# someone else\n")

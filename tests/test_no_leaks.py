@@ -140,22 +140,26 @@ def test_output_file(fmt: str, repo: Path, tmp_path: Path, cli) -> None:
     assert not leaks(target.read_bytes()) and not leaks(out + err)
 
 
-def test_apply_outputs_backups_journal_and_rollback(repo: Path, tmp_path: Path, cli) -> None:
+def test_apply_outputs_backups_journal_and_rollback(repo: Path, tmp_path: Path, cli, state_home: Path) -> None:
     code, out, err = cli("--apply", "-v", "--report", str(tmp_path / "report.json"))
     assert code == 0, out + err
     assert not leaks(out + err)
     assert not leaks((tmp_path / "report.json").read_bytes())
     names = [str(p.relative_to(repo)) for p in repo.rglob("*")]
-    assert any(".backup-" in n for n in names)
     assert not leaks("\n".join(names)), "a file name holds a value"
     # the migrated files no longer hold the values (every one of them was fixable)
     for rel in ("svc/Dockerfile", "worker/Dockerfile", ".env.example"):
         assert not leaks((repo / rel).read_bytes()), rel
-    journal = list((repo / ".git" / "migrate-secrets").glob("*"))
-    assert journal
-    for j in journal:
-        assert not leaks(j.read_bytes()) and not leaks(j.name)
-    assert not leaks((repo / ".git" / "info" / "exclude").read_bytes())
+    # nothing in the work tree holds a value any more: the backups are in the state directory
+    for p in repo.rglob("*"):
+        if p.is_file() and ".git" not in p.relative_to(repo).parts[:1]:
+            assert not leaks(p.read_bytes()), p
+    journal = list(state_home.rglob("journal.json"))
+    assert len(journal) == 1 and not leaks(journal[0].read_bytes())
+    backups = [p for p in state_home.rglob("*") if p.is_file() and p.name != "journal.json"]
+    assert any(leaks(b.read_bytes()) for b in backups)  # the old bytes, outside the tree
+    assert all(p.stat().st_mode & 0o077 == 0 for p in [*backups, *journal]), "backups are private (0600)"
+    assert not leaks("\n".join(str(p) for p in state_home.rglob("*"))), "a backup name holds a value"
     assert not leaks(git(repo, "status", "--porcelain", "--untracked-files=all"))
     code, out, err = cli("rollback")
     assert code == 0, out + err

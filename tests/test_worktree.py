@@ -13,8 +13,9 @@ ORIGINAL = b"FROM alpine:3.20\nARG DB_PASSWORD=hunter2hunter2\nENV DB_PASSWORD=$
 
 
 def _cli(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    home = cwd.parent / "home"  # ~/.local/state/migrate-secrets: the default state directory
     return subprocess.run([sys.executable, "-m", "codemod", *args], cwd=cwd, capture_output=True, text=True,
-                          env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin", "HOME": str(cwd)})
+                          env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin", "HOME": str(home)})
 
 
 def test_apply_and_rollback_in_a_linked_worktree(tmp_path: Path) -> None:
@@ -34,10 +35,11 @@ def test_apply_and_rollback_in_a_linked_worktree(tmp_path: Path) -> None:
     assert (wt / "Dockerfile").read_bytes() != ORIGINAL
     own = Path(git(wt, "rev-parse", "--absolute-git-dir").strip())
     assert own == (main / ".git" / "worktrees" / "wt").resolve()
-    # the journal sits in the worktree's own git directory; the backup is hidden from git there
-    assert list((own / "migrate-secrets").glob("journal-*.json"))
-    assert git(wt, "status", "--porcelain") == " M Dockerfile\n?? .env.example\n"
-    assert list(wt.glob("Dockerfile.backup-*"))
+    # the journal and the backup sit in the user's state directory, keyed by the worktree's own path
+    runs = list((tmp_path / "home/.local/state/migrate-secrets").glob("wt-*/*/journal.json"))
+    assert len(runs) == 1 and (runs[0].parent / "files" / "Dockerfile").read_bytes() == ORIGINAL
+    assert git(wt, "status", "--porcelain", "--ignored") == " M Dockerfile\n?? .env.example\n"
+    assert not (own / "migrate-secrets").exists()
     # the main work tree saw nothing
     assert (main / "Dockerfile").read_bytes() == ORIGINAL and git(main, "status", "--porcelain") == ""
 
