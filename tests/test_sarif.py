@@ -137,12 +137,14 @@ def test_errors_become_notifications_and_are_redacted() -> None:
     assert doc["runs"][0]["results"] == []
 
 
-def test_rule_docs_are_redacted_too() -> None:
+def test_rule_text_names_and_kinds_are_never_redacted() -> None:
+    """Values only (design.md section 5): a secret that happens to equal a word of the rule docs, a name or a
+    kind leaves them as they are; the rule docs are static text, not the user's file."""
     result = RunResult()
-    result.secret_values["DB_PASSWORD"] = "hunter2hunter2"  # equals a value in MS003's documented example
-    text = json.dumps(to_sarif(result, Redactor(result), root=Path.cwd()))
-    assert "hunter2hunter2" not in text and "DB_PASSWORD=***" in text
-    assert "hunter2hunter2" in json.dumps(to_sarif(result, Redactor(result, show_values=True), root=Path.cwd()))
+    result.secret_values.update({"A": "hunter2hunter2", "B": "SECRET", "C": "default"})
+    rules = to_sarif(result, Redactor(result), root=Path.cwd())["runs"][0]["tool"]["driver"]["rules"]
+    assert rules == to_sarif(RunResult(), Redactor(RunResult()), root=Path.cwd())["runs"][0]["tool"]["driver"]["rules"]
+    assert "DB_PASSWORD=hunter2hunter2" in json.dumps(rules) and "arg-default-secret" in json.dumps(rules)
 
 
 def test_schema_rejects_a_broken_log() -> None:

@@ -28,7 +28,6 @@ from codemod.verify.scan import (
     redact_assignments,
     render_json,
     render_text,
-    simple_is_secret_name,
     verify_image,
 )
 
@@ -52,8 +51,17 @@ def assert_no_values(text: str, values: Any = None) -> None:
         assert value not in text
 
 
+def simple_is_secret_name(name: str) -> bool:
+    """The analysis' classifier: verify gets it from the app layer, never imports it."""
+    from codemod.analysis.names import is_secret_name
+
+    return bool(is_secret_name(name))
+
+
 def run_verify(capsys: pytest.CaptureFixture[str], **kwargs: Any) -> tuple[int, str, str]:
-    code = verify_command(**kwargs)
+    if "storage_root" in kwargs:
+        kwargs.setdefault("storage_driver", "vfs")  # the private test store (buildah_util) is vfs
+    code = verify_command(is_secret_name=simple_is_secret_name, **kwargs)
     captured = capsys.readouterr()
     assert_no_values(captured.out)
     assert_no_values(captured.err)
@@ -225,9 +233,9 @@ def test_env_file_and_argument_errors(tmp_path: Path, capsys: pytest.CaptureFixt
     env = tmp_path / "x.env"
     env.write_text("# c\nexport A=1\nB='two words'\nC=3 # note\nbad line\n")
     assert parse_env_file(env) == {"A": "1", "B": "two words", "C": "3"}
-    assert verify_command() == 2
-    assert verify_command(image="a", image_archive=tmp_path) == 2
-    assert verify_command(image_archive=tmp_path / "nope.tar") == 2
+    assert verify_command(is_secret_name=simple_is_secret_name) == 2
+    assert verify_command(is_secret_name=simple_is_secret_name, image="a", image_archive=tmp_path) == 2
+    assert verify_command(is_secret_name=simple_is_secret_name, image_archive=tmp_path / "nope.tar") == 2
     assert "exactly one of" in capsys.readouterr().err
 
 
@@ -336,9 +344,9 @@ def test_buildah_runner_says_which_variables_are_set(clean: Path, store: buildah
     env = tmp_path / "run.env"
     env.write_text("DB_PASSWORD=dummy-value\n")
     seen = run_env_check(f"docker-archive:{clean}", ["DB_PASSWORD", "API_TOKEN", "APP_MODE"], env,
-                         builder="buildah", storage_root=store.path)
+                         builder="buildah", storage_root=store.path, storage_driver="vfs")
     assert seen == {"DB_PASSWORD": True, "API_TOKEN": False, "APP_MODE": True}
-    runner = ContainerRunner("buildah", f"docker-archive:{clean}", store.path)
+    runner = ContainerRunner("buildah", f"docker-archive:{clean}", store.path, "vfs")
     assert runner.check_env(["SERVICE_TOKEN"]) == {"SERVICE_TOKEN": True}
 
 

@@ -9,7 +9,7 @@ no stdin form for ``--secret`` (``src=-`` names a file called ``-``), and
 
 Secret values never reach the page: a secret is listed by name only; moved
 settings show their old default (they are not secrets); every text taken from
-a finding goes through the :class:`~codemod.output.report.Redactor`.
+a finding goes through the :class:`~codemod.output.redact.Redactor`.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from pathlib import Path
 from codemod import __version__
 from codemod.discover import ENVFILE
 from codemod.model import Finding, RunResult, secret_id
-from codemod.output.report import Redactor
+from codemod.output.redact import Redactor
 
 PAGE_PATH = Path("docs") / "DOCKER_SECURITY_PATTERNS.md"
 

@@ -6,7 +6,7 @@ repository-relative URI. ``partialFingerprints.primaryLocationLineHash`` hashes
 rule, path and variable, never the value and never the line, so an alert keeps
 its identity when lines move and when uploaded through the REST API (which,
 unlike ``upload-sarif``, fills in no fingerprint). Messages and errors go
-through the :class:`~codemod.output.report.Redactor`.
+through the one :class:`~codemod.output.redact.Redactor`; rule texts, kinds and variable names never do.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from urllib.parse import quote
 
 from codemod import __version__
 from codemod.model import Finding, RunResult
-from codemod.output.report import Redactor
+from codemod.output.redact import Redactor
 from codemod.rules import BY_CODE, CODE_KINDS
 
 SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -39,28 +39,23 @@ def _tags(code: str) -> list[str]:
     return tags
 
 
-def sarif_rules(redactor: Redactor | None = None) -> list[dict[str, Any]]:
-    """``tool.driver.rules``: one reporting descriptor per rule code, in code order.
-
-    The texts are static documentation, yet go through the redactor too: an example value in a rule's
-    docs that happens to equal a secret of this run is masked like any other printed text.
-    """
+def sarif_rules() -> list[dict[str, Any]]:
+    """``tool.driver.rules``: one reporting descriptor per rule code, in code order. Static documentation:
+    the redactor never edits rule text (a value ``SECRET`` must not turn ``DJANGO_SECRET_KEY`` into
+    ``DJANGO_***_KEY`` in an example)."""
     from codemod.output.rulesdoc import all_rule_docs, explain
-
-    def red(text: str) -> str:
-        return redactor.text(text) if redactor is not None else text
 
     rules: list[dict[str, Any]] = []
     for d in all_rule_docs():
         level, severity = BY_CODE[d.code].SEVERITY
-        what = red(d.what[:1].upper() + d.what[1:])
-        fix = red(d.fix[:1].upper() + d.fix[1:])
+        what = d.what[:1].upper() + d.what[1:]
+        fix = d.fix[:1].upper() + d.fix[1:]
         rules.append({
             "id": d.code,
             "name": d.name,
-            "shortDescription": {"text": red(d.summary)},
+            "shortDescription": {"text": d.summary},
             "fullDescription": {"text": what},
-            "help": {"text": f"{what}\n\nWhy: {red(d.why)}\n\nFix: {fix}", "markdown": red(explain(d.code))},
+            "help": {"text": f"{what}\n\nWhy: {d.why}\n\nFix: {fix}", "markdown": explain(d.code)},
             "helpUri": d.references[0] if d.references else None,
             "defaultConfiguration": {"level": level},
             "properties": {
@@ -103,7 +98,7 @@ def _result(f: Finding, redactor: Redactor, rule_index: dict[str, int], levels: 
         text += f" (fix: {redactor.text(f.fix)})"
     if not f.fixable:
         text += " [needs a human]"
-    props: dict[str, Any] = {"kind": f.kind, "variable": redactor.text(f.variable), "fixable": f.fixable}
+    props: dict[str, Any] = {"kind": f.kind, "variable": f.variable, "fixable": f.fixable}
     if f.value_class:
         props["value_class"] = f.value_class
     res: dict[str, Any] = {
@@ -127,7 +122,7 @@ def _result(f: Finding, redactor: Redactor, rule_index: dict[str, int], levels: 
 
 def to_sarif(result: RunResult, redactor: Redactor, *, root: Path) -> dict[str, Any]:
     """The run as a SARIF 2.1.0 log; URIs are relative to ``root`` (the repository top level)."""
-    rules = sarif_rules(redactor)
+    rules = sarif_rules()
     rule_index = {r["id"]: i for i, r in enumerate(rules)}
     levels = {r["id"]: r["defaultConfiguration"]["level"] for r in rules}
     seen: Counter[tuple[str, str, str]] = Counter()

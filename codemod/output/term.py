@@ -4,7 +4,7 @@ Colour follows the usual conventions: ``NO_COLOR`` (any non-empty value) turns
 it off, whatever else is set; ``FORCE_COLOR`` (non-empty, not ``0``) turns it on
 for a pipe too; otherwise a TTY that is not ``TERM=dumb`` gets it. Rich is
 imported only when something is drawn. Every text that may carry a value goes
-through the :class:`~codemod.output.report.Redactor` before it reaches a table.
+through the :class:`~codemod.output.redact.Redactor` before it reaches a table.
 """
 
 from __future__ import annotations
@@ -17,7 +17,8 @@ from types import TracebackType
 from typing import Any, TextIO
 
 from codemod.model import RunResult
-from codemod.output.report import Redactor
+from codemod.output.redact import Redactor
+from codemod.output.report import scanned
 
 #: a progress bar appears only for runs at least this long
 PROGRESS_MIN = 50
@@ -81,7 +82,7 @@ def render_summary(result: RunResult, redactor: Redactor, *, color: bool, applie
     def row(label: str, n: int, style: str = "") -> None:
         table.add_row(Text(redactor.text(label)), Text(str(n), style=style if n else ""))
 
-    row("files scanned", len(result.files))
+    row("files scanned", scanned(result))
     row("findings", len(active), "bold red")
     for (code, kind), n in sorted(by_kind.items()):
         row(f"  {code} {kind}", n, "red")

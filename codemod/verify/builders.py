@@ -1,9 +1,12 @@
 """Build, save and run images with whatever is installed: docker (buildx), podman or buildah.
 
-buildah always runs with ``--storage-driver vfs`` (overridable) and chroot isolation
-(``--isolation chroot`` and ``BUILDAH_ISOLATION=chroot``), which works in unprivileged CI
-containers. ``storage_root``, when given, is a private store: ``<storage_root>/root`` and
-``<storage_root>/runroot`` are passed as ``--root``/``--runroot``, so nothing global is touched.
+buildah runs with chroot isolation (``--isolation chroot`` and ``BUILDAH_ISOLATION=chroot``), which
+works in unprivileged CI containers, on the user's own configured store: images built or pulled there
+are found. ``storage_driver`` (``--storage-driver vfs`` in a CI container without overlay) and
+``storage_root`` (a private store: ``<storage_root>/root`` and ``<storage_root>/runroot`` as
+``--root``/``--runroot``, so nothing global is touched) change that only when given. A build removes
+what it created: ``--force-rm`` drops the intermediate containers even when the build fails, and any
+working container still left is removed.
 
 Nothing here pulls on purpose: containers are started with ``--pull never``; a build may still pull
 its base image as the builder does by default.
@@ -52,10 +55,10 @@ def _env() -> dict[str, str]:
     return {**os.environ, "BUILDAH_ISOLATION": "chroot"}
 
 
-def _base(builder: str, storage_root: Path | None, storage_driver: str) -> list[str]:
+def _base(builder: str, storage_root: Path | None, storage_driver: str | None) -> list[str]:
     if builder != "buildah":
         return [builder]
-    cmd = ["buildah", "--storage-driver", storage_driver]
+    cmd = ["buildah"] + (["--storage-driver", storage_driver] if storage_driver else [])
     if storage_root is not None:
         cmd += ["--root", str(Path(storage_root) / "root"), "--runroot", str(Path(storage_root) / "runroot")]
     return cmd
@@ -114,7 +117,7 @@ def build(
     tag: str = "localhost/migrate-secrets-verify:latest",
     *,
     storage_root: Path | None = None,
-    storage_driver: str = "vfs",
+    storage_driver: str | None = None,
     no_cache: bool = True,
     log: Callable[[str], None] | None = None,
 ) -> str:
@@ -133,7 +136,7 @@ def build(
     elif builder == "podman":
         cmd += ["build", "--layers"] + (["--no-cache"] if no_cache else [])
     else:
-        cmd += ["bud", "--isolation", "chroot", "--layers"] + (["--no-cache"] if no_cache else [])
+        cmd += ["bud", "--isolation", "chroot", "--layers", "--force-rm"] + (["--no-cache"] if no_cache else [])
     cmd += ["-f", str(dockerfile), "-t", tag]
     for s in secrets:
         cmd += ["--secret", s]
@@ -143,19 +146,34 @@ def build(
     env = _env()
     if builder == "docker":
         env["DOCKER_BUILDKIT"] = "1"
+    before = _containers(builder, storage_root, storage_driver)
     try:
         proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                                 errors="replace", env=env, stdin=subprocess.DEVNULL)
     except OSError as exc:
         raise BuildError(f"{builder}: {exc}") from exc
     assert proc.stdout is not None
-    for line in proc.stdout:
-        if log is not None:
-            log(line.rstrip("\n"))
-    if proc.wait() != 0:
-        raise BuildError(f"{builder} build of {dockerfile} failed (exit {proc.returncode}); "
-                         "see its output above")
+    try:
+        for line in proc.stdout:
+            if log is not None:
+                log(line.rstrip("\n"))
+        if proc.wait() != 0:
+            raise BuildError(f"{builder} build of {dockerfile} failed (exit {proc.returncode}); "
+                             "see its output above")
+    finally:
+        left = _containers(builder, storage_root, storage_driver) - before
+        if left:  # buildah's working containers of a failed step
+            _run(_base(builder, storage_root, storage_driver) + ["rm", *sorted(left)], timeout=120, check=False)
     return tag
+
+
+def _containers(builder: str, storage_root: Path | None, storage_driver: str | None) -> set[str]:
+    """buildah's working containers (their ids): a build that fails may leave ``*-working-container``s."""
+    if builder != "buildah":
+        return set()
+    proc = _run(_base(builder, storage_root, storage_driver) + ["containers", "--quiet", "--notruncate"],
+                timeout=60, check=False)
+    return set(proc.stdout.split()) if proc.returncode == 0 else set()
 
 
 def save(
@@ -164,7 +182,7 @@ def save(
     *,
     builder: str = "auto",
     storage_root: Path | None = None,
-    storage_driver: str = "vfs",
+    storage_driver: str | None = None,
     archive_format: str = "docker-archive",
 ) -> Path:
     """Write image ``ref`` to ``dest`` (docker save / podman save / buildah push).
@@ -188,12 +206,12 @@ def save(
 
 
 def has_image(ref: str, *, builder: str, storage_root: Path | None = None,
-              storage_driver: str = "vfs") -> bool:
+              storage_driver: str | None = None) -> bool:
     return image_id(ref, builder=builder, storage_root=storage_root, storage_driver=storage_driver) != ""
 
 
 def image_id(ref: str, *, builder: str, storage_root: Path | None = None,
-             storage_driver: str = "vfs") -> str:
+             storage_driver: str | None = None) -> str:
     """The full image id of ``ref`` (no ``sha256:``), or "" when the builder does not have it."""
     if builder == "buildah":
         cmd = _base(builder, storage_root, storage_driver) + [
@@ -205,7 +223,7 @@ def image_id(ref: str, *, builder: str, storage_root: Path | None = None,
 
 
 def untagged_image_ids(builder: str, *, storage_root: Path | None = None,
-                       storage_driver: str = "vfs") -> set[str]:
+                       storage_driver: str | None = None) -> set[str]:
     """Ids of the untagged images in the store: intermediate (cache) images; podman and buildah only."""
     if builder not in ("podman", "buildah"):
         return set()
@@ -221,7 +239,7 @@ def untagged_image_ids(builder: str, *, storage_root: Path | None = None,
 
 
 def remove_images(ids: Sequence[str], *, builder: str, storage_root: Path | None = None,
-                  storage_driver: str = "vfs") -> None:
+                  storage_driver: str | None = None) -> None:
     """Best effort: remove the given images (ids or names: what a verification build left)."""
     if ids:
         _run(_base(builder, storage_root, storage_driver) + ["rmi", *ids], timeout=300, check=False)
@@ -244,7 +262,7 @@ def run_env_check(
     *,
     builder: str = "auto",
     storage_root: Path | None = None,
-    storage_driver: str = "vfs",
+    storage_driver: str | None = None,
 ) -> dict[str, bool] | None:
     """Start a container from ``ref`` with ``env_file`` and report which of ``names`` are set in it.
 
@@ -300,7 +318,7 @@ class ContainerRunner:
     builder: str
     ref: str
     storage_root: Path | None = None
-    storage_driver: str = "vfs"
+    storage_driver: str | None = None
 
     @property
     def name(self) -> str:

@@ -25,6 +25,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from codemod.output.redact import MASK, Redactor, carries_value
 from codemod.verify.archive import Image, Layer
 
 __all__ = [
@@ -38,16 +39,14 @@ __all__ = [
     "redact_assignments",
     "render_json",
     "render_text",
-    "simple_is_secret_name",
     "verify_image",
 ]
 
 MIN_SEARCH_LEN = 8
-REDACTED = "***"
+REDACTED = MASK
 PASS, FAIL, NOT_COVERED = "PASS", "FAIL", "NOT COVERED"
 TITLES = {"1": "history and config", "2": "runtime environment", "3": "layers and build cache"}
 
-_EMPTY_VALUES = {"", "null", "none", "nil", '""', "''"}
 _PAIR = re.compile(r"""(?<![\w$.-])([A-Za-z_][A-Za-z0-9_]*)=("(?:[^"\\]|\\.)*"|'[^']*'|\S*)""")
 _NOP = re.compile(r"^/bin/sh -c #\(nop\)\s*")
 _RUN_ARGS = re.compile(r"^(?:RUN\s+)?\|(\d+)\s+")
@@ -63,32 +62,6 @@ _ENV_EXAMPLES = {"example", "sample", "template", "dist", "defaults", "tmpl", "j
 _ENV_LINE = re.compile(r"(?m)^[ \t]*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)[ \t]*=[ \t]*(.*?)[ \t]*$")
 _AWS = re.compile(r"(?m)^[ \t]*aws_secret_access_key[ \t]*=[ \t]*(\S+)")
 _DOCKER_AUTH = re.compile(r'"(auth|identitytoken)"\s*:\s*"([^"]+)"')
-
-
-_SECRET_WORDS = frozenset(
-    "password passwords passwd pwd pword pass psw passphrase secret secrets token tokens apikey key "
-    "private credential credentials cred creds auth cookie salt pin".split())
-_SETTING_WORDS = frozenset(
-    "path file dir url host port user username id name type mode version header hasher hashers algorithm "
-    "algorithms alias arn length size enabled required prompt provider realm expiry lifetime ttl timeout "
-    "interval backend policy helper registry method location role issuer audience prefix scheme strategy "
-    "domain".split())
-_TOKEN = re.compile(r"[A-Z]+[0-9]*(?![a-z])|[A-Z]?[a-z]+[0-9]*|[0-9]+")
-
-
-def simple_is_secret_name(name: str) -> bool:
-    """A reduced form of the design's name rules, used only when ``codemod.analysis.names`` is missing."""
-    tokens = [t.lower() for t in _TOKEN.findall(name)]
-    hits = [i for i, t in enumerate(tokens) if t in _SECRET_WORDS or t.endswith(("password", "passwd"))]
-    if not hits or {"public", "publishable", "site"} & set(tokens):
-        return False
-    last = tokens[hits[-1]]
-    if {"gpg", "pgp"} & set(tokens) and last not in ("passphrase", "private"):
-        return False
-    tail = tokens[hits[-1] + 1:]
-    if last == "secret" and tail[:1] == ["id"]:
-        return True  # Vault AppRole secret_id
-    return not any(t in _SETTING_WORDS for t in tail)
 
 
 class Runner(Protocol):
@@ -137,7 +110,7 @@ class VerifyReport:
     source: str
     leaks: list[Leak]
     results: dict[str, CheckResult]
-    redact: frozenset[str] = field(default=frozenset(), repr=False, compare=False)
+    redactor: Redactor = field(default_factory=Redactor, repr=False, compare=False)
 
     @property
     def failed(self) -> bool:
@@ -151,21 +124,9 @@ class VerifyReport:
         return self.results[test].status
 
 
-def carries_value(value: str) -> bool:
-    """A value that leaks something: non-empty, not null-like, not a ``$REF``/``$(cmd)``."""
-    v = _unquote(value.strip()).strip()
-    return v.lower() not in _EMPTY_VALUES and not v.startswith("$")
-
-
 def redact_assignments(text: str, is_secret_name: Callable[[str], bool]) -> str:
     """``text`` with the value of every secret-named ``NAME=value`` replaced by ``***`` (for logs)."""
-
-    def sub(m: re.Match[str]) -> str:
-        if is_secret_name(m.group(1)) and carries_value(m.group(2)):
-            return f"{m.group(1)}={REDACTED}"
-        return m.group(0)
-
-    return _PAIR.sub(sub, text)
+    return Redactor().assignments(text, is_secret_name)
 
 
 def _unquote(value: str) -> str:
@@ -185,7 +146,7 @@ class _Scanner:
         for name, value in sorted(self.known.items()):
             self._add_search(name, value)
         self.not_searched = sorted(n for n, v in known.items() if carries_value(v) and v not in self.search)
-        self.redact: set[str] = {v for v in known.values() if len(v) >= 4 and carries_value(v)}
+        self.redactor = Redactor(values=(v for v in known.values() if carries_value(v)))
         self.leaks: list[Leak] = []
         self._seen: set[tuple[str, str]] = set()
 
@@ -195,8 +156,7 @@ class _Scanner:
 
     def found_value(self, name: str, value: str) -> None:
         value = _unquote(value)
-        if len(value) >= 4:
-            self.redact.add(value)
+        self.redactor.add(value)
         self._add_search(name, value)
 
     def add(self, test: str, where: str, variable: str, detail: str, key: str) -> None:
@@ -210,9 +170,7 @@ class _Scanner:
         return sorted({name for value, name in self.search.items() if value in text})
 
     def redacted(self, text: str) -> str:
-        for value in sorted(self.redact, key=len, reverse=True):
-            text = text.replace(value, REDACTED)
-        return text
+        return self.redactor.text(text)
 
     # -- Test 1 ----------------------------------------------------------------------------------
     def pairs(self, text: str) -> tuple[str, list[str]]:
@@ -457,7 +415,7 @@ def verify_image(
                            f"{name} given at runtime does not reach the container's environment", "run")
     for leak in sc.leaks:
         results[leak.test].status = FAIL
-    return VerifyReport(image.name, f"{image.format} {image.source}", sc.leaks, results, frozenset(sc.redact))
+    return VerifyReport(image.name, f"{image.format} {image.source}", sc.leaks, results, sc.redactor)
 
 
 def _short(img: Image) -> str:
@@ -490,14 +448,9 @@ def render_json(report: VerifyReport) -> str:
                   for t, r in sorted(report.results.items())],
         "leaks": [leak.as_dict() for leak in report.leaks],
     }
-    return _redact(report, json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
+    return json.dumps(report.redactor.doc(doc), indent=2, ensure_ascii=False) + "\n"
 
 
 def _redact(report: VerifyReport, text: str) -> str:
     """Last safety net: no value the scan saw survives into output, whatever built the strings."""
-    for value in sorted(report.redact, key=len, reverse=True):
-        text = text.replace(value, REDACTED)
-        escaped = json.dumps(value, ensure_ascii=False)[1:-1]
-        if escaped != value:
-            text = text.replace(escaped, REDACTED)
-    return text
+    return report.redactor.text(text)
