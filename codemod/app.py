@@ -80,6 +80,7 @@ def analyse_dockerfile(path: Path, config: Config, plan_only: bool = False,
     done = Analysed(out)
     if out.hits and out.before is not None:
         done.settings = _settings(out.before)
+        _redact_fallbacks(out.before, out.hits)
     if out.new is not None and out.before is not None:
         done.build_secrets = {k: v for h in out.hits if h.finding.fixable for k, v in h.build_secrets.items()}
         done.migration = _migration(path, out.before, out.after, done.build_secrets, out.hits, out.flow)
@@ -154,7 +155,7 @@ def run(paths: list[str], config: Config, *, jobs: int | None = None, keep_bytes
     result = RunResult()
     forget_real_paths()  # symlinks may have changed since an earlier run in this process
     files = discover(paths, include=config.include, exclude=config.exclude, log=result.log)
-    files = with_named_dockerfiles(files, exclude=config.exclude, log=result.log)
+    files = _once_per_real_file(with_named_dockerfiles(files, exclude=config.exclude, log=result.log), result.log)
     result.files = files
     dockerfiles: list[tuple[Discovered, bytes, bytes | None, list[Hit]]] = []
     for f in files:
@@ -179,6 +180,28 @@ def run(paths: list[str], config: Config, *, jobs: int | None = None, keep_bytes
     _python_and_env_files(result, files, services, config)
     result.hits.sort(key=lambda h: h.finding.sort_key())
     return result
+
+
+def _once_per_real_file(files: list[Discovered], log: list[str]) -> list[Discovered]:
+    """Each real file once (``Dockerfile -> docker/Dockerfile.prod`` is planned once, through its target):
+    two plans of one file would write it twice. The path that is the file itself wins over a link to it."""
+    real: dict[str, int] = {}
+    out: list[Discovered] = []
+    for f in files:
+        if f.kind in ("missing", "symlink-error", "outside"):
+            out.append(f)
+            continue
+        key = os.path.realpath(f.path)
+        if key not in real:
+            real[key] = len(out)
+            out.append(f)
+            continue
+        kept = out[real[key]]
+        if os.path.abspath(kept.path) != key and os.path.abspath(f.path) == key:
+            out[real[key]] = f  # the target itself, not the link
+            kept, f = f, kept
+        log.append(f"skip {f.path}: the same file as {kept.path} (a symlink); planned once, through its target")
+    return out
 
 
 def _take(result: RunResult, f: Discovered, error: str | None, data: bytes | None, done: Analysed | None,
@@ -239,6 +262,37 @@ def _migration(path: Path, before: Dockerfile, after: Dockerfile | None, secrets
     )
 
 
+#: ``${NAME:-value}`` (and ``-``, ``:=``, ``=``): the fallback text is a value when it is not a reference
+_FALLBACK = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*):?[-=]([^}$]*)\}")
+
+
+def _redact_fallbacks(df: Dockerfile, hits: list[Hit]) -> None:
+    """Give the redactor the ``${X:-value}`` fallbacks of the secrets found: a fallback is a value the image
+    bakes in when X is not passed (``ENV OPENAI_API_KEY=${OPENAI_API_KEY:-sk-proj-...}``)."""
+    from codemod.analysis.names import is_secret_name
+
+    by_name: dict[str, Hit] = {}
+    for h in hits:
+        by_name.setdefault(h.finding.variable, h)
+    for ins in df.instructions:
+        if ins.effective not in ("ARG", "ENV", "LABEL"):
+            continue
+        for kv in ins.kvs:
+            if kv.value_start < 0 or "${" not in kv.raw:
+                continue
+            exact = kv.value_end - kv.value_start == len(kv.raw.encode("utf-8", "surrogateescape"))
+            for m in _FALLBACK.finditer(kv.raw):
+                hit = by_name.get(kv.key) or by_name.get(m.group(1))
+                value = m.group(2).strip("\"'")
+                if not value or (hit is None and not (is_secret_name(kv.key) or is_secret_name(m.group(1)))):
+                    continue
+                hit = hit or hits[0]
+                start = kv.value_start + len(kv.raw[:m.start(2)].encode("utf-8", "surrogateescape"))
+                span = (start, start + len(m.group(2).encode("utf-8", "surrogateescape")))
+                hit.redact.append(span if exact else (kv.value_start, kv.value_end))
+                hit.secret_values.setdefault(f"{kv.key}#fallback", value)
+
+
 def _settings(df: Dockerfile) -> set[str]:
     """Values of plain settings: they stay visible, so output does not redact them."""
     from codemod.analysis.names import is_secret_name
@@ -259,14 +313,14 @@ def _hand_off(result: RunResult, dockerfiles: list[tuple[Discovered, bytes, byte
         if new is None:
             continue
         order = orders.get(f.path, {})
+        # run-time consumers only, under the names the container reads; build secrets are passed to the
+        # build (the summary and the PR say how), not listed as runtime configuration
         moved: dict[str, str | None] = {}
         for h in hits:
             if h.finding.fixable:
                 for k, v in h.moved.items():
                     if k not in moved or moved[k] is None and v is not None:
                         moved[k] = v
-                for var in h.build_secrets.values():
-                    moved.setdefault(var, None)
         if not moved:
             continue
         items = sorted(moved.items(), key=lambda kv: (order.get(kv[0], 1 << 30), kv[0]))

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -424,35 +424,100 @@ def _env_file_defines(f: _File, svc: Node, name: str) -> str | None:
 
 
 def _add_environment(f: _File, svc: Node, a: _Arg, service: str, key: str) -> None:
-    """Pass the runtime secret the build arg used to bake in as ``key`` (the ENV name) at runtime."""
+    """Pass the runtime secret the build arg used to bake in as ``key`` (the ENV name) at runtime.
+
+    One ``environment:`` per service, one entry per name: an existing block (map or list form) gets the
+    entry in its own form; without one, the first call opens a block and later calls add to it. A literal
+    value is never carried into a tracked file: the entry reads ``${KEY}`` and the finding says to rotate it.
+    """
     text = f.text
     src_file = _env_file_defines(f, svc, key)
     if src_file is not None:
         f.note(a.start, f"{key} is defined in env_file {src_file} of service {service}; environment left as is")
         return
+    literal = a.value is not None and a.value.strip() != "" and env_var_of(a.value, "compose")[1] == "literal"
+    if a.value is None:
+        value = "${" + a.name + "}"  # compose read it from its own environment: so does the service now
+    elif literal or not a.value.strip():
+        value = "${" + key + "}"
+    else:
+        value = a.value  # a reference (${DB_PASS}): the same source as before
+    if literal:
+        _say_rotate(f, a, key)
+    as_map = a.value_src if value == a.value and a.value_src is not None else render_scalar(value)
+    added: dict[int, set[str]] = vars(f).setdefault("_environment_added", {})
+    mine = added.setdefault(id(svc), set())
+    if key in mine:
+        return
     env = get(svc, "environment")
-    value = a.value if a.value is not None else "${" + a.name + "}"
-    as_map = (a.value_src if a.value_src is not None and a.value is not None else render_scalar(value))
-    as_list = render_scalar(f"{key}={value}")
-    if env is None:
+    opened = _new_block(f, svc)
+    if env is None or opened is not None:
         ind = column(text, svc.value[0][0].start_mark.index)
-        f.insert_lines(after_node(text, svc),
-                       [" " * ind + "environment:", " " * (ind + f.step) + f"{key}: {as_map}"])
+        lines = [" " * (ind + f.step) + f"{key}: {as_map}"]
+        if opened is None:  # the service's first runtime secret: open its block
+            opened = after_node(text, svc)
+            lines.insert(0, " " * ind + "environment:")
+            vars(f).setdefault("_environment_blocks", {})[id(svc)] = opened
+        f.insert_lines(opened, lines)
+        mine.add(key)
         return
     ekey, eval_ = env
+    if is_scalar(eval_) and eval_.tag == _NULL and not scalar_source(text, eval_).strip():  # `environment:` alone
+        f.insert_lines(line_end(text, ekey.start_mark.index),
+                       [" " * (column(text, ekey.start_mark.index) + f.step) + f"{key}: {as_map}"])
+        mine.add(key)
+        return
     names = _env_names(eval_)
     if names is None or not is_block(eval_) or not eval_.value or is_alias_of_earlier(ekey, eval_):
         f.add(ekey.start_mark.index, a.name, f"environment of service {service} is not a block list or mapping "
-              f"of its own: add {key} by hand", fixable=False)
+              f"of its own: add {key}: ${{{key}}} by hand", fixable=False)
         return
     if key in names:
+        _check_existing(f, eval_, service, key)
         return
+    mine.add(key)
     if is_map(eval_):
         ind = column(text, eval_.value[0][0].start_mark.index)
         f.insert_lines(after_node(text, eval_), [" " * ind + f"{key}: {as_map}"])
     else:
         dash = column(text, eval_.start_mark.index)
-        f.insert_lines(after_node(text, eval_), [" " * dash + "- " + as_list])
+        f.insert_lines(after_node(text, eval_), [" " * dash + "- " + render_scalar(f"{key}={value}")])
+
+
+def _new_block(f: _File, svc: Node) -> int | None:
+    """Where this run opened the service's ``environment:`` block (None when it did not)."""
+    blocks: dict[int, int] = vars(f).get("_environment_blocks", {})
+    return blocks.get(id(svc))
+
+
+def _say_rotate(f: _File, a: _Arg, key: str) -> None:
+    """The build arg's finding, told that its literal value is not carried and must be rotated."""
+    findings = f.result.findings
+    for i in range(len(findings) - 1, -1, -1):
+        g = findings[i]
+        if g.variable == a.name and g.line == line_no(f.text, a.start) and "rotate" not in g.message:
+            findings[i] = replace(g, message=g.message + f"; its literal value is not carried: the service reads "
+                                  f"${{{key}}} from the environment compose runs in, so set {key} there and rotate "
+                                  "the value, which is in git history", value_class=g.value_class or "plain")
+            return
+
+
+def _check_existing(f: _File, env: Node, service: str, key: str) -> None:
+    """A name already in ``environment:``: left alone, unless it holds a literal secret (reported for a human)."""
+    for item in env.value:
+        k, v = (item if isinstance(item, tuple) else (None, item))
+        if is_map(env) and is_scalar(k) and str(k.value) == key and is_scalar(v) and v.tag != _NULL:
+            value = str(v.value)
+        elif is_seq(env) and is_scalar(v) and str(v.value).partition("=")[0].strip() == key:
+            value = str(v.value).partition("=")[2]
+        else:
+            continue
+        if value and env_var_of(value, "compose")[1] == "literal":
+            f.add(v.start_mark.index, key, f"environment of service {service} sets {key} to a literal value: "
+                  f"replace it with ${{{key}}} and rotate the value, which is in git history", fixable=False,
+                  value_class=literal_value_class(key, value) or "plain")
+            redact_literal(f.result, key, value, v.start_mark.index, v.end_mark.index, covered=True)
+        return
 
 
 def _env_names(env: Node) -> set[str] | None:
