@@ -28,8 +28,9 @@ def test_everything_else_goes_to_the_cli(tmp_path: Path) -> None:
     assert done.returncode == 1 and done.stdout == "would migrate Dockerfile\n"
 
 
-# The root run skips typer's parameter building (pydantic) when its arguments need none of it. That fast
-# path must hand run_cmd exactly what typer would, and leave to typer everything it is not sure of.
+# The root run skips typer's coercion (pydantic) when its arguments need none of it: click's own parser, from
+# run_cmd's typer declarations, parses them. It must hand run_cmd exactly what typer would, and leave to typer
+# everything the parser refuses.
 
 AGREE = [
     [], ["Dockerfile"], ["run"], ["run", "a", "b"], ["--check", "x/Dockerfile"], ["x", "--apply", "-v", "y"],
@@ -38,11 +39,12 @@ AGREE = [
     ["--secret-style", "env", "--branch", "--branch-name", "b/x", "--force-branch", "--remote", "up"],
     ["--pr", "--base", "main", "--pr-provider", "gitlab", "--github-api-url", "http://127.0.0.1:1/api"],
     ["--", "--check", "-v"], ["a", "--", "run"], ["-"], ["run", "docs"], ["--format", "a", "--format", "b"],
-    ["--version", "x"], ["--output=-x", "."],
+    ["--version", "x"], ["--output=-x", "."], ["-vv"], ["--backup-dir", "/tmp/b", "--apply", "."],
+    ["--format", "--check"],
 ]
 TO_TYPER = [
-    ["docs"], ["parse", "Dockerfile"], ["--help"], ["-h"], ["run", "--help"], ["--check=true"], ["-vv"],
-    ["--chec"], ["--format"], ["--format", "--check"], ["--output", ""], ["--nope", "."], ["x", "-q"],
+    ["docs"], ["parse", "Dockerfile"], ["--help"], ["-h"], ["run", "--help"], ["--check=true"],
+    ["--chec"], ["--format"], ["--output", ""], ["--nope", "."], ["x", "-q"],
 ]
 
 

@@ -265,8 +265,9 @@ def test_commit_message_names_what_moved() -> None:
     assert all(len(line) <= 72 for line in lines), [line for line in lines if len(line) > 72]
     assert "- services/archon/Dockerfile:" in lines
     assert "  - POSTGRES_PASSWORD_DEFAULT (MS001): ARG default removed" in lines
-    assert any(line.startswith("  - NPM_TOKEN (MS004): now a BuildKit secret mount") for line in lines)
-    assert "  - NPM_TOKEN (MS005): compose build arg now a build secret" in lines
+    assert any(line.startswith("  - NPM_TOKEN (MS004): the RUN reads it from a BuildKit secret mount")
+               for line in lines)
+    assert "  - NPM_TOKEN (MS005): build arg NPM_TOKEN is a secret." in lines  # compose words its own edits
     assert "- .env.example: updated (no finding of its own)" in lines
     assert "1 finding left for a human" in msg
     assert "LEGACY_KEY" not in msg and "backup" not in msg

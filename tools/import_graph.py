@@ -30,7 +30,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("codemod.handoff", "codemod.audit"),
     ("codemod.output",),
     ("codemod.write", "codemod.vcs", "codemod.verify"),
-    ("codemod.app",),
+    ("codemod.app", "codemod.session", "codemod.commands"),
     ("codemod.cli", "codemod.entry", "codemod.__main__"),
 )
 MAX_MODULE_LINES = 600

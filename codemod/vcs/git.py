@@ -1,6 +1,6 @@
 """Git side of ``--branch`` and ``--pr``: preflight, one commit on a branch, push.
 
-The CLI flow is::
+The run's flow (:mod:`codemod.session`) is::
 
     preflight(root, files_to_edit, branch, force)        # raises VcsError, writes nothing
     ... write the files ...
@@ -379,26 +379,7 @@ def commit_on_branch(
         ignored = _ignored(repo, paths)
         if ignored:
             raise VcsError("refusing to commit files ignored by git: " + ", ".join(ignored))
-        top = _top(repo)
-        head_tree = str(repo.git.rev_parse(f"{head}^{{tree}}")).strip()
-
-        tmpdir = tempfile.mkdtemp(prefix="migrate-secrets-", dir=repo.git_dir)
-        try:
-            env = {"GIT_INDEX_FILE": os.path.join(tmpdir, "index")}
-            repo.git.read_tree(head, env=env)
-            tracked = set(str(repo.git.ls_files("-z", "--", *paths, env=env)).split("\0")) - {""}
-            to_add = [p for p in paths if os.path.lexists(top / p) or p in tracked]
-            if to_add:
-                repo.git.add("-A", "--", *to_add, env=env)
-            tree = str(repo.git.write_tree(env=env)).strip()
-        except git.GitCommandError as exc:
-            why = redact_urls(str(exc.stderr)).strip()
-            raise VcsError(f"could not stage the changed files: {why}") from exc
-        finally:
-            shutil.rmtree(tmpdir, ignore_errors=True)
-        if tree == head_tree:
-            raise VcsError("the changed files are identical to HEAD: nothing to commit")
-
+        tree = _tree_with(repo, head, paths)
         if not message.endswith("\n"):
             message += "\n"
         commit = git.Commit.create_from_tree(
@@ -410,40 +391,71 @@ def commit_on_branch(
             author=_identity(repo, "author"),
             committer=_identity(repo, "committer"),
         )
-        sha = commit.hexsha
+        _check_out(repo, branch_name, commit.hexsha, head, old, paths)
+        return commit.hexsha
 
-        symbolic: str | None
+
+def _tree_with(repo: git.Repo, head: str, paths: list[str]) -> str:
+    """HEAD's tree plus the current content of ``paths``, built in a temporary index."""
+    import git
+
+    top = _top(repo)
+    head_tree = str(repo.git.rev_parse(f"{head}^{{tree}}")).strip()
+    tmpdir = tempfile.mkdtemp(prefix="migrate-secrets-", dir=repo.git_dir)
+    try:
+        env = {"GIT_INDEX_FILE": os.path.join(tmpdir, "index")}
+        repo.git.read_tree(head, env=env)
+        tracked = set(str(repo.git.ls_files("-z", "--", *paths, env=env)).split("\0")) - {""}
+        to_add = [p for p in paths if os.path.lexists(top / p) or p in tracked]
+        if to_add:
+            repo.git.add("-A", "--", *to_add, env=env)
+        tree = str(repo.git.write_tree(env=env)).strip()
+    except git.GitCommandError as exc:
+        why = redact_urls(str(exc.stderr)).strip()
+        raise VcsError(f"could not stage the changed files: {why}") from exc
+    finally:
+        shutil.rmtree(tmpdir, ignore_errors=True)
+    if tree == head_tree:
+        raise VcsError("the changed files are identical to HEAD: nothing to commit")
+    return tree
+
+
+def _check_out(repo: git.Repo, branch_name: str, sha: str, head: str, old: str | None, paths: list[str]) -> None:
+    """Point the branch at ``sha`` and HEAD at the branch; the committed paths' index entries follow. On a
+    failure the branch and HEAD are put back."""
+    import git
+
+    ref = f"refs/heads/{branch_name}"
+    symbolic: str | None
+    try:
+        symbolic = str(repo.git.symbolic_ref("-q", "HEAD")).strip()
+    except git.GitCommandError:
+        symbolic = None  # detached
+    moved_ref = moved_head = False
+    try:
+        repo.git.update_ref("-m", f"migrate-secrets: commit on {branch_name}", ref, sha, old or "0" * len(head))
+        moved_ref = True
+        if symbolic != ref:
+            repo.git.symbolic_ref("-m", f"migrate-secrets: checkout {branch_name}", "HEAD", ref)
+            moved_head = True
+        # The real index: committed paths now match the new HEAD; the rest stays as it was.
+        repo.git.reset("-q", sha, "--", *paths)
+    except git.GitCommandError as exc:
         try:
-            symbolic = str(repo.git.symbolic_ref("-q", "HEAD")).strip()
+            if moved_head:
+                if symbolic:
+                    repo.git.symbolic_ref("HEAD", symbolic)
+                else:
+                    repo.git.update_ref("--no-deref", "HEAD", head)
+            if moved_ref:
+                if old:
+                    repo.git.update_ref(ref, old)
+                else:
+                    repo.git.update_ref("-d", ref)
         except git.GitCommandError:
-            symbolic = None  # detached
-        zero = "0" * len(head)
-        moved_ref = moved_head = False
-        try:
-            repo.git.update_ref("-m", f"migrate-secrets: commit on {branch_name}", ref, sha, old or zero)
-            moved_ref = True
-            if symbolic != ref:
-                repo.git.symbolic_ref("-m", f"migrate-secrets: checkout {branch_name}", "HEAD", ref)
-                moved_head = True
-            # The real index: committed paths now match the new HEAD; the rest stays as it was.
-            repo.git.reset("-q", sha, "--", *paths)
-        except git.GitCommandError as exc:
-            try:
-                if moved_head:
-                    if symbolic:
-                        repo.git.symbolic_ref("HEAD", symbolic)
-                    else:
-                        repo.git.update_ref("--no-deref", "HEAD", head)
-                if moved_ref:
-                    if old:
-                        repo.git.update_ref(ref, old)
-                    else:
-                        repo.git.update_ref("-d", ref)
-            except git.GitCommandError:
-                pass
-            why = redact_urls(str(exc.stderr)).strip()
-            raise VcsError(f"could not commit on {branch_name!r}: {why}") from exc
-        return sha
+            pass
+        why = redact_urls(str(exc.stderr)).strip()
+        raise VcsError(f"could not commit on {branch_name!r}: {why}") from exc
 
 
 def remote_url(repo_root: StrPath, remote: str = "origin") -> str:
@@ -464,6 +476,21 @@ def remote_url(repo_root: StrPath, remote: str = "origin") -> str:
 def _push_env() -> dict[str, str]:
     # Never hang on a credential prompt when nobody can answer it.
     return {} if sys.stdin is not None and sys.stdin.isatty() else {"GIT_TERMINAL_PROMPT": "0"}
+
+
+def remote_heads(repo_root: StrPath, remote: str, branch: str, timeout: float = 30.0) -> list[str]:
+    """The remote's ``refs/heads/<branch>`` (empty when it has none); :class:`VcsError` when the remote cannot
+    be reached: before anything is written, so a ``--pr`` that cannot push writes nothing."""
+    import git
+
+    with _open(repo_root) as repo:
+        try:
+            out = str(repo.git.ls_remote("--heads", remote, f"refs/heads/{branch}", env=_push_env(),
+                                         kill_after_timeout=timeout))
+        except git.GitCommandError as exc:
+            why = redact_urls(str(exc.stderr)).strip() or f"exit {exc.status}"
+            raise VcsError(f"cannot reach git remote {remote!r}: {why}") from None
+        return [line.split("\t", 1)[-1] for line in out.splitlines() if line.strip()]
 
 
 def remote_default_branch(repo_root: StrPath, remote: str = "origin", timeout: float = 30.0) -> str | None:
