@@ -7,7 +7,6 @@ from pathlib import Path
 import pytest
 
 from codemod.config import Config
-from codemod.dockerfile.instructions import INSTRUCTIONS, check_instructions
 from codemod.dockerfile.scanner import ParseError, parse
 from codemod.fix.loop import migrate
 
@@ -26,12 +25,16 @@ LEAKY_TYPO = b"FROM alpine\nARG DB_PASSWORD=changeme-db-password\nENV DB_PASSWOR
     (b"FROM a\nONBUILD FROM b\n", "FROM isn't allowed as an ONBUILD trigger", 2),
 ])
 def test_buildkit_refuses_and_so_do_we(text: bytes, message: str, line: int) -> None:
+    from codemod.dockerfile.instructions import check_instructions
+
     with pytest.raises(ParseError) as exc:
         check_instructions(parse(text))
     assert (exc.value.reason, exc.value.line) == (message, line)
 
 
 def test_every_instruction_buildkit_knows_passes() -> None:
+    from codemod.dockerfile.instructions import INSTRUCTIONS, check_instructions
+
     body = b"".join(f"{word.lower() if i % 2 else word} x=1\n".encode() for i, word in enumerate(sorted(INSTRUCTIONS))
                     if word not in ("FROM", "ONBUILD"))
     check_instructions(parse(b"FROM a\n" + body + b"ONBUILD RUN x\n"))

@@ -12,11 +12,11 @@ import pytest
 from test_verify import _config, _tar, write_docker_archive
 
 from codemod.model import FileChange, RunResult
-from codemod.output.redact import MASK, Redactor
 
 from conftest import git
 from test_pr import GH_URL, TOKEN, github, isolated_git  # noqa: F401 - fixtures
 
+MASK = "***"
 PLANTED = "sk-proj-" + "Zq7Xw2Lm9Pk4Rt6Vb8Nc1Hd3Jf5Gs0Ya"  # made up, OpenAI-key shaped
 PIECE = PLANTED[10:22]
 DOCKERFILE = (
@@ -112,6 +112,8 @@ def test_verify_report_and_its_scan(tmp_path: Path, capsys: pytest.CaptureFixtur
 
 
 def test_the_redactor_masks_values_never_names() -> None:
+    from codemod.output.redact import Redactor
+
     result = RunResult()
     result.secret_values.update({"AWS_SECRET_ACCESS_KEY": "SECRET", "S": "default", "K": "hunter2hunter2"})
     old = b"ARG AWS_SECRET_ACCESS_KEY=SECRET\nARG SESSION=default\nENV K=hunter2hunter2 AWS_SECRET=x\n"
@@ -129,6 +131,8 @@ def test_the_redactor_masks_values_never_names() -> None:
 
 
 def test_a_value_kept_in_an_edited_line_is_masked_on_both_sides() -> None:
+    from codemod.output.redact import Redactor
+
     old = b"FROM a\nENV A=1 TOKEN=tok-12345 B=2\n"
     new = b"FROM a\nENV A=1 TOKEN=tok-12345\n"
     start = old.index(b"tok-")

@@ -172,6 +172,14 @@ def test_a_failed_buildah_build_leaves_no_working_container(store: buildah_util.
 
 
 def test_verify_never_imports_the_analysis() -> None:
+    """Not at import time, not inside a function (design.md section 4): the caller passes the classifier."""
+    import ast
+
+    for path in sorted((ROOT / "codemod" / "verify").glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = ([a.name for a in node.names] if isinstance(node, ast.Import)
+                     else [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+            assert not [n for n in names if n.startswith("codemod.analysis")], path
     code = ("import sys, codemod.verify, codemod.verify.scan, codemod.verify.builders, codemod.verify.archive\n"
             "print(sorted(m for m in sys.modules if m.startswith('codemod.analysis')))")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
