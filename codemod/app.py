@@ -249,16 +249,20 @@ def _migration(path: Path, before: Dockerfile, after: Dockerfile | None, secrets
     else:
         planned = {(a.ins, a.kv) for h in hits if h.finding.fixable for a in h.actions if isinstance(a, RemovePair)}
         removed = {p.name for p in flow.pairs if p.what == "ARG" and (p.ins_index, p.kv_index) in planned}
+    # the ENV names handed to run time (a container reads them); a builder stage's bindings are not, and an
+    # ARG may be both: a build secret for the steps that read it, and runtime configuration for the container
+    handed = {k for h in hits if h.finding.fixable for k in h.moved}
     runtime: dict[str, list[str]] = {}
     for p in flow.pairs:
-        if p.what == "ENV" and (ref := reference(p.kv.value)) is not None and ref[0] in removed:
+        if (p.what == "ENV" and p.name in handed and (ref := reference(p.kv.value)) is not None
+                and ref[0] in removed):
             runtime.setdefault(ref[0], []).append(p.name)
     return DockerfileMigration(
         dockerfile=path.resolve(),
         build_secrets=[BuildSecret(arg=var, id=sid) for sid, var in secrets.items()],
         removed_args=removed - set(secrets.values()),
-        runtime_args=set(runtime) - set(secrets.values()),
-        runtime_env={k: v for k, v in runtime.items() if k not in secrets.values()},
+        runtime_args=set(runtime),
+        runtime_env=runtime,
     )
 
 

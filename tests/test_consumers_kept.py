@@ -239,3 +239,21 @@ def test_a_step_run_as_another_user_can_read_its_secret() -> None:
     assert "--mount=type=secret,id=npm_token,mode=0444 " in _run_line(new, "npm ci")
     root = text.replace("USER node\n", "")
     assert ",mode=" not in _migrate(root)[0]
+
+
+def test_compose_keeps_a_runtime_secret_a_build_step_also_reads(tmp_path: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """The ARG becomes a build secret for the step and runtime configuration for the container: compose
+    passes it both ways (build.secrets and the service's environment)."""
+    (tmp_path / "Dockerfile").write_text(
+        "FROM python:3.12-slim\nWORKDIR /app\nCOPY . .\nRUN pip install -r requirements.txt\n"
+        "ARG DJANGO_DB_PASSWORD\nENV DJANGO_DB_PASSWORD=$DJANGO_DB_PASSWORD\n"
+        "RUN python manage.py migrate --noinput\nCMD [\"gunicorn\", \"site.wsgi\"]\n")
+    (tmp_path / "compose.yaml").write_text(
+        "services:\n  web:\n    build:\n      context: .\n      args:\n"
+        "        DJANGO_DB_PASSWORD: ${DJANGO_DB_PASSWORD}\n    environment:\n      DJANGO_DB_HOST: db\n")
+    monkeypatch.chdir(tmp_path)
+    result = run(["."], Config())
+    compose = next(c.new.decode() for c in result.changes if c.path.name == "compose.yaml")
+    assert "secrets:\n        - django_db_password" in compose
+    assert "      DJANGO_DB_HOST: db\n      DJANGO_DB_PASSWORD: ${DJANGO_DB_PASSWORD}\n" in compose
