@@ -11,7 +11,7 @@ import contextlib
 import os
 import re
 import stat
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -22,7 +22,17 @@ from codemod.dockerfile.scanner import Dockerfile, ParseError
 from codemod.fix.loop import DockerfileResult, RewriteError, migrate
 from codemod.invocations import InvocationResult
 from codemod.invocations.named import with_named_dockerfiles
-from codemod.model import BuildSecret, DockerfileMigration, FileChange, Hit, RemovePair, RunResult
+from codemod.model import (
+    BlockedProducer,
+    BuildSecret,
+    DockerfileMigration,
+    FileChange,
+    Finding,
+    Hit,
+    RemovePair,
+    RunResult,
+)
+from codemod.rules import RULE_CODES
 from codemod.rules.pragmas import suppress_in_text
 
 if TYPE_CHECKING:
@@ -64,15 +74,18 @@ class Analysed:
 
 
 def analyse_dockerfile(path: Path, config: Config, plan_only: bool = False,
-                       targets: frozenset[str] = frozenset()) -> tuple[str | None, bytes | None, Analysed | None]:
-    """(error, bytes when there is anything to report, result) for one Dockerfile; never raises."""
+                       targets: frozenset[str] = frozenset(), keep: dict[str, str] | None = None
+                       ) -> tuple[str | None, bytes | None, Analysed | None]:
+    """(error, bytes when there is anything to report, result) for one Dockerfile; never raises. ``keep``:
+    ARGs whose secrets stay as they are (a producer cannot be rewritten) -> why."""
     try:
         data = read_checked(path, config)
     except (OSError, ValueError) as e:
         reason = e.strerror if isinstance(e, OSError) and e.strerror else str(e)
         return f"{path}: {reason}", None, None
     try:
-        out = migrate(data, str(path), config, context_dir=path.parent, plan_only=plan_only, targets=targets)
+        out = migrate(data, str(path), config, context_dir=path.parent, plan_only=plan_only, targets=targets,
+                      keep=keep)
     except ParseError as e:
         return f"{path}:{e.line}: {e.reason}", None, None
     except RewriteError as e:
@@ -170,12 +183,14 @@ def run(paths: list[str], config: Config, *, jobs: int | None = None, keep_bytes
     reals: dict[Path, Path] = {}
     with progress(len(todo)) as bar:
         targets = build_targets(files, config)
-        analysed = _analyse_all([f.path for f in todo], config, jobs,
-                                bar.advance if bar is not None else (lambda: None), plan_only=not keep_bytes,
-                                targets=targets)
-        for f, (error, data, done) in zip(todo, analysed, strict=True):
-            _take(result, f, error, data, done, keep_bytes, dockerfiles, orders, reals)
-    services = result.services = _invocations(result, files, config, jobs, keep_bytes)
+        analysed = [_slim(item, keep_bytes) for item in _analyse_all(
+            [f.path for f in todo], config, jobs, bar.advance if bar is not None else (lambda: None),
+            plan_only=not keep_bytes, targets=targets)]
+    files_todo = _invocation_todo(files)
+    outs = _producers(result, paths, files_todo, todo, analysed, config, jobs, keep_bytes, targets)
+    for f, (error, data, done) in zip(todo, analysed, strict=True):
+        _take(result, f, error, data, done, keep_bytes, dockerfiles, orders, reals)
+    services = result.services = _fold_invocations(result, files_todo, outs, keep_bytes)
     _hand_off(result, dockerfiles, services, config, orders, reals, keep_bytes)
     _python_and_env_files(result, files, services, config)
     result.hits.sort(key=lambda h: h.finding.sort_key())
@@ -231,8 +246,6 @@ def _take(result: RunResult, f: Discovered, error: str | None, data: bytes | Non
         result.changes.append(FileChange(f.path, DOCKERFILE, data, out.new, spans))
         if done.build_secrets:
             result.build_secrets[str(f.path)] = done.build_secrets
-        if done.migration is not None:
-            result.migrations.append(done.migration)
 
 
 def _migration(path: Path, before: Dockerfile, after: Dockerfile | None, secrets: dict[str, str],
@@ -345,50 +358,173 @@ def _hand_off(result: RunResult, dockerfiles: list[tuple[Discovered, bytes, byte
 
 #: files that build images (compose, workflows, Makefiles, scripts) at which the rewrite of a run goes to processes
 INVOCATIONS_PARALLEL_MIN = 64
+#: rounds of "keep the secrets of blocked producers, rewrite again" before the run gives up settling
+MAX_PRODUCER_ROUNDS = 4
 #: the run's Dockerfile migrations, in an invocation worker (set once per process by its initializer)
 _WORKER_MIGRATIONS: list[DockerfileMigration] = []
+#: (error or warning, the file's bytes, the rewrite, the compose file's services)
+_InvocationOut = tuple[str | None, bytes, "InvocationResult | None", "list[ComposeService]"]
+#: a file that builds images: (path, kind, format of a CI file)
+_Todo = tuple[Path, str, str]
+_Item = tuple[str | None, bytes | None, Analysed | None]
 
 
-def _invocations(result: RunResult, files: list[Discovered], config: Config, jobs: int | None,
-                 keep_bytes: bool = True) -> list[ComposeService]:
-    """Compose files, workflows, Makefiles and scripts that build the migrated Dockerfiles; the compose
-    files' services (each file read and parsed once: the env example hand-off and the env file audit
-    use them). Many files go to processes; the result is the serial one, in the same order."""
-    from codemod.discover import MAKEFILE, SCRIPT, WORKFLOW
+def _producers(result: RunResult, paths: list[str], files_todo: list[_Todo], todo: list[Discovered],
+               analysed: list[_Item], config: Config, jobs: int | None, keep_bytes: bool,
+               targets: frozenset[str] = frozenset()) -> list[_InvocationOut]:
+    """Rewrite every file that builds the migrated Dockerfiles. A producer that cannot be rewritten keeps its
+    secret (design.md section 3.5): the Dockerfiles that declare it are migrated again with
+    ``keep={arg: reason}`` and every file rewritten against that, until nothing new is blocked."""
+    from codemod.invocations.scan import scan_producers
 
-    todo = [(f.path, f.kind) for f in files if f.kind in (COMPOSE, WORKFLOW, MAKEFILE, SCRIPT)]
+    keeps: dict[int, dict[str, str]] = {}
+    blocked: dict[tuple[str, int, str], BlockedProducer] = {}
+    outs: list[_InvocationOut] = []
+    for _ in range(MAX_PRODUCER_ROUNDS):
+        migrations = _migrations_of(todo, analysed, keeps)
+        outs = _invocations(files_todo, config, jobs, migrations)
+        found = [b for _, _, out, _ in outs if out is not None for b in out.blocked]
+        found += [b for (path, _, _), out in zip(files_todo, outs, strict=True) for b in _suppressed(path, out)]
+        scanned, notes = scan_producers(paths, migrations, config)
+        found += scanned
+        for b in found:
+            blocked.setdefault((b.path, b.line, b.arg), b)
+        grown = _grow_keeps(keeps, found, analysed)
+        if not grown:
+            result.notes.extend(notes)
+            break
+        for i in sorted(grown):
+            analysed[i] = _slim(analyse_dockerfile(todo[i].path, config, not keep_bytes, targets, keeps[i]),
+                                keep_bytes)
+    else:
+        result.errors.append(f"producers that cannot be rewritten still changed after {MAX_PRODUCER_ROUNDS} rounds")
+    _report_blocked(result, list(blocked.values()), todo, keeps)
+    result.migrations = _migrations_of(todo, analysed, {})
+    return outs
+
+
+def _invocation_todo(files: list[Discovered]) -> list[_Todo]:
+    from codemod.discover import CI, MAKEFILE, SCRIPT, WORKFLOW
+    from codemod.invocations import ci_format, ci_includes
+
+    out = [(f.path, f.kind, ci_format(f.path) if f.kind == CI else "") for f in files
+           if f.kind in (COMPOSE, WORKFLOW, MAKEFILE, SCRIPT, CI)]
+    seen = {p.absolute() for p, _, _ in out}
+    for path, _, fmt in list(out):
+        if fmt == "gitlab":  # files a .gitlab-ci.yml includes from the repository are GitLab CI too
+            for inc in ci_includes(path):
+                if inc.absolute() not in seen:
+                    seen.add(inc.absolute())
+                    out.append((inc, CI, "gitlab"))
+    return out
+
+
+def _migrations_of(todo: list[Discovered], analysed: list[_Item], keeps: dict[int, dict[str, str]]
+                   ) -> list[DockerfileMigration]:
+    out = []
+    for i, (f, (_, _, done)) in enumerate(zip(todo, analysed, strict=True)):
+        m = done.migration if done is not None else None
+        if i in keeps:
+            m = replace(m, kept=dict(keeps[i])) if m is not None else DockerfileMigration(
+                f.path.resolve(), kept=dict(keeps[i]))
+        if m is not None:
+            out.append(m)
+    return out
+
+
+def _grow_keeps(keeps: dict[int, dict[str, str]], blocked: list[BlockedProducer], analysed: list[_Item]) -> set[int]:
+    """Which Dockerfiles must now keep a blocked producer's arg: the one it builds, or (unknown) every one
+    whose migration changes that arg."""
+    grown: set[int] = set()
+    for b in blocked:
+        for i, (_, _, done) in enumerate(analysed):
+            m = done.migration if done is not None else None
+            if m is None or (b.dockerfile is not None and m.dockerfile != b.dockerfile):
+                continue
+            touched = {s.arg for s in m.build_secrets} | m.removed_args | m.runtime_args
+            if b.arg in touched and b.arg not in keeps.get(i, {}):
+                keeps.setdefault(i, {})[b.arg] = f"{b.where()}: {b.reason}"
+                grown.add(i)
+    return grown
+
+
+def _report_blocked(result: RunResult, blocked: list[BlockedProducer], todo: list[Discovered],
+                    keeps: dict[int, dict[str, str]]) -> None:
+    kept_in: dict[str, list[str]] = {}
+    for i, args in sorted(keeps.items()):
+        for arg, why in args.items():
+            kept_in.setdefault(arg, []).append(todo[i].path.as_posix())
+            result.notes.append(f"{todo[i].path}: {arg} stays a build arg: {why}")
+    per_file: dict[str, list[Finding]] = {}
+    for b in sorted(blocked, key=lambda x: (x.path, x.line, x.arg)):
+        if b.arg not in kept_in:
+            continue
+        result.blocked.append(b)
+        per_file.setdefault(b.path, []).append(Finding(
+            b.path, b.line, b.arg, b.kind, f"{b.arg} is passed to the build here in a form migrate-secrets cannot "
+            f"rewrite ({b.reason}): the secret stays a build arg in {', '.join(kept_in[b.arg])} until this is "
+            "changed by hand", code=RULE_CODES[b.kind], fixable=False, column=b.column,
+            fix=f"left unchanged: {b.reason}"))
+    for path, findings in per_file.items():
+        try:
+            findings = suppress_in_text(Path(path).read_bytes(), findings)  # a pragma there hides the finding
+        except OSError:
+            pass
+        result.hits.extend(Hit(x) for x in findings)
+
+
+def _suppressed(path: Path, out: _InvocationOut) -> list[BlockedProducer]:
+    """A file a pragma keeps from being rewritten still passes its build args: each one it would have
+    changed is a blocked producer."""
+    _, data, res, _ = out
+    if res is None or res.new is None:
+        return []
+    findings = suppress_in_text(data, res.findings)
+    if not any(x.suppressed for x in findings):
+        return []
+    return [BlockedProducer(x.variable, None, x.path, x.line, "the file holds a migrate-secrets ignore pragma, so "
+                            "it is not rewritten", x.kind, x.column) for x in res.findings if x.fixable]
+
+
+def _slim(item: _Item, keep_bytes: bool) -> _Item:
+    """--check names the pending files only: a Dockerfile's bytes are not kept (memory stays flat)."""
+    _, data, done = item
+    if not keep_bytes and done is not None and done.result.new is not None:
+        return item[0], b"", done
+    return item
+
+
+def _invocations(todo: list[_Todo], config: Config, jobs: int | None, migrations: list[DockerfileMigration]
+                 ) -> list[_InvocationOut]:
+    """Each file that builds images, rewritten against the migrations (each file read and parsed once; the
+    compose files' services come along for the env example hand-off and the env file audit). Many files go
+    to processes; the result is the serial one, in the same order."""
     workers = _workers(jobs)
-    services: list[ComposeService] = []
     if workers <= 1 or len(todo) < INVOCATIONS_PARALLEL_MIN:
-        outs: Iterable[_InvocationOut] = (_invocation(path, kind, config, result.migrations) for path, kind in todo)
-        _fold_invocations(result, todo, outs, services, keep_bytes)
-        return services
+        return [_invocation(path, kind, fmt, config, migrations) for path, kind, fmt in todo]
     from concurrent.futures import ProcessPoolExecutor
 
     with ProcessPoolExecutor(max_workers=workers, initializer=_set_worker_migrations,
-                             initargs=(result.migrations,)) as pool:
-        outs = pool.map(_invocation_in_worker, [p for p, _ in todo], [k for _, k in todo],
-                        [config] * len(todo), chunksize=8)
-        _fold_invocations(result, todo, outs, services, keep_bytes)
-    return services
+                             initargs=(migrations,)) as pool:
+        return list(pool.map(_invocation_in_worker, [p for p, _, _ in todo], [k for _, k, _ in todo],
+                             [f for _, _, f in todo], [config] * len(todo), chunksize=8))
 
 
 def _set_worker_migrations(migrations: list[DockerfileMigration]) -> None:
     _WORKER_MIGRATIONS[:] = migrations
 
 
-def _invocation_in_worker(path: Path, kind: str, config: Config) -> _InvocationOut:
-    return _invocation(path, kind, config, _WORKER_MIGRATIONS)
+def _invocation_in_worker(path: Path, kind: str, fmt: str, config: Config) -> _InvocationOut:
+    return _invocation(path, kind, fmt, config, _WORKER_MIGRATIONS)
 
 
-#: (error, the file's bytes, the rewrite, the compose file's services)
-_InvocationOut = tuple[str | None, bytes, "InvocationResult | None", "list[ComposeService]"]
-
-
-def _invocation(path: Path, kind: str, config: Config, migrations: list[DockerfileMigration]) -> _InvocationOut:
-    """One file that builds images, against the run's migrations; never raises."""
-    from codemod.discover import MAKEFILE, SCRIPT, WORKFLOW
-    from codemod.invocations import InvocationError, migrate_compose, migrate_script, migrate_workflow
+def _invocation(path: Path, kind: str, fmt: str, config: Config, migrations: list[DockerfileMigration]
+                ) -> _InvocationOut:
+    """One file that builds images, against the run's migrations; never raises. A file that cannot be parsed
+    is an error only when the run must change it or cannot tell (design.md section 5); else a warning."""
+    from codemod.discover import CI, MAKEFILE, SCRIPT, WORKFLOW
+    from codemod.invocations import InvocationError, migrate_ci, migrate_compose, migrate_script, migrate_workflow
+    from codemod.invocations.scan import must_parse
     from codemod.invocations.services import compose_services
 
     handlers = {COMPOSE: migrate_compose, WORKFLOW: migrate_workflow, MAKEFILE: migrate_script,
@@ -400,15 +536,22 @@ def _invocation(path: Path, kind: str, config: Config, migrations: list[Dockerfi
         return f"{path}: {reason}", b"", None, []
     services = compose_services(path, data) if kind == COMPOSE and b"build" in data else []
     try:
-        out = handlers[kind](path.absolute(), path.as_posix(), data, migrations)
+        if kind == CI:
+            out = migrate_ci(path.absolute(), path.as_posix(), data, migrations, fmt)
+        else:
+            out = handlers[kind](path.absolute(), path.as_posix(), data, migrations)
     except InvocationError as e:
-        return str(e), data, None, services
+        if must_parse(path, data, migrations):
+            return str(e), data, None, services
+        return None, data, InvocationResult(notes=[f"warning: {e} (not parsed: it names no secret being "
+                                                   "migrated and builds no Dockerfile being changed)"]), services
     return None, data, out, services
 
 
-def _fold_invocations(result: RunResult, todo: list[tuple[Path, str]], outs: Iterable[_InvocationOut],
-                      services: list[ComposeService], keep_bytes: bool) -> None:
-    for (path, kind), (error, data, out, found) in zip(todo, outs, strict=True):
+def _fold_invocations(result: RunResult, todo: list[_Todo], outs: list[_InvocationOut], keep_bytes: bool
+                      ) -> list[ComposeService]:
+    services: list[ComposeService] = []
+    for (path, kind, _), (error, data, out, found) in zip(todo, outs, strict=True):
         services.extend(found)
         if error is not None or out is None:
             result.errors.append(error or f"{path}: not read")
@@ -422,12 +565,17 @@ def _fold_invocations(result: RunResult, todo: list[tuple[Path, str]], outs: Ite
             out.new = None
         for finding in findings:
             result.hits.append(Hit(finding))
-        result.notes.extend(f"{path}: {n}" for n in out.notes)
-        if out.new is not None:
-            if keep_bytes:
-                result.changes.append(FileChange(path, kind, data, out.new, list(out.redact_spans)))
-            else:  # --check names the pending files only: no bytes are kept
-                result.changes.append(FileChange(path, kind, b"", b""))
+        result.notes.extend(out.notes)  # each names its file and line already
+        if out.new is None:
+            continue
+        changed = sorted((x.line, x.variable, x.fix or "removed") for x in findings if x.fixable)
+        if changed:
+            result.producers[path.as_posix()] = changed
+        if keep_bytes:
+            result.changes.append(FileChange(path, kind, data, out.new, list(out.redact_spans)))
+        else:  # --check names the pending files only: no bytes are kept
+            result.changes.append(FileChange(path, kind, b"", b""))
+    return services
 
 
 def _python_and_env_files(result: RunResult, files: list[Discovered], services: list[ComposeService],

@@ -23,6 +23,9 @@ MAKEFILE = "makefile"
 SCRIPT = "script"
 ENVFILE = "envfile"
 PYTHON = "python"
+#: CI and build configuration that may pass build args (GitLab CI, Jenkinsfile, CircleCI, Cloud Build, Azure
+#: Pipelines, Bitbucket, Drone, Travis, docker-bake, Skaffold, devcontainer): the format goes by its name
+CI = "ci"
 
 #: Dockerfile names as ``docker build`` and real repositories spell them, any case: ``Dockerfile``,
 #: ``dockerfile``, ``Dockerfile.dev``, ``Dockerfile-deploykeys``, ``Dockerfile_rails``, ``api.Dockerfile``,
@@ -42,6 +45,10 @@ _BACKUP = re.compile(r"\.backup-\d{8}-\d{6}(-\d+)?$")
 _TEMPLATE = re.compile(r"\.(j2|jinja|jinja2|tmpl|tpl|template)$")
 _SKIP_DIRS = {".git", "node_modules", ".hg", ".svn", ".venv", "venv", "__pycache__", ".tox", ".mypy_cache"}
 _ENV = re.compile(r"^(\.env(\..+)?|.+\.env|env\.[^/]+)$")
+_CI = re.compile(
+    r"^(?:\.gitlab-ci\.ya?ml|(?:[Jj]enkinsfile(?:[.-].+)?|.+\.[Jj]enkinsfile)|cloudbuild[^/]*\.(?:ya?ml|json)"
+    r"|azure-pipelines[^/]*\.ya?ml|bitbucket-pipelines\.ya?ml|\.drone\.ya?ml|\.travis\.ya?ml"
+    r"|docker-bake(?:\.[^/]+)?\.hcl|skaffold[^/]*\.ya?ml|\.?devcontainer\.json)$")
 
 
 @dataclass(frozen=True)
@@ -65,6 +72,8 @@ def kind_of(path: str | Path, *, explicit: bool = False) -> str | None:
     if name.endswith((".yml", ".yaml")) and (rel.startswith(".github/workflows/") or "/.github/workflows/" in rel) \
             and rel.count("/", rel.rfind(".github/workflows/")) == 2:
         return WORKFLOW
+    if _CI.match(name) or (name.endswith((".yml", ".yaml")) and rel.rsplit("/", 2)[-2:-1] == [".circleci"]):
+        return CI
     if name in ("Makefile", "makefile", "GNUmakefile") or name.endswith(".mk"):
         return MAKEFILE
     if name.endswith((".sh", ".bash")):

@@ -223,6 +223,8 @@ class DockerfileMigration:
     declared (a ``--build-arg`` for them is dangling); ``runtime_args`` are removed
     ARGs whose value used to reach ENV, which compose must now pass at runtime;
     ``runtime_env`` names the ENV variables each of them reached (``ENV X=${X_DEFAULT}``: X).
+    ``kept`` are ARGs whose secrets stay as they were because a file that passes them cannot be rewritten
+    (name -> why): no producer may treat them as migrated.
     """
 
     dockerfile: Path
@@ -230,6 +232,25 @@ class DockerfileMigration:
     removed_args: set[str] = field(default_factory=set)
     runtime_args: set[str] = field(default_factory=set)
     runtime_env: dict[str, list[str]] = field(default_factory=dict)
+    kept: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class BlockedProducer:
+    """A place that passes build arg ``arg`` which the run cannot rewrite (design.md section 3.5): the secret
+    stays a build arg in ``dockerfile`` (resolved), or in every Dockerfile declaring it when that is None.
+    ``path`` and ``line`` are the producer's, as shown to the user; ``kind`` is its finding's kind."""
+
+    arg: str
+    dockerfile: Path | None
+    path: str
+    line: int
+    reason: str
+    kind: str = "script-build-arg-secret"
+    column: int = 1
+
+    def where(self) -> str:
+        return f"{self.path}:{self.line}"
 
 
 @dataclass
@@ -278,6 +299,10 @@ class RunResult:
     #: the compose files' services that build an image, each with the Dockerfile it builds
     services: list[ComposeService] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    #: file that builds an image (as shown) -> every producer the run changed in it: (line, arg, what now)
+    producers: dict[str, list[tuple[int, str, str]]] = field(default_factory=dict)
+    #: producers the run could not rewrite: their secrets stay build args everywhere
+    blocked: list[BlockedProducer] = field(default_factory=list)
 
     @property
     def findings(self) -> list[Finding]:

@@ -26,7 +26,7 @@ from codemod.invocations import (
     migrate_workflow,
     secret_id,
 )
-from codemod.invocations.common import env_var_of
+from codemod.invocations.coverage import env_var_of
 from codemod.invocations.scripts import commands
 
 from conftest import FIXTURES
@@ -66,6 +66,7 @@ def report(result: InvocationResult) -> str:
         lines.append(f"{f.line} {f.rule} {f.kind} {f.variable}{vc}: {f.message}{tag}\n")
     lines += [f"note: {n}\n" for n in result.notes]
     lines += [f"flag: {b}\n" for b in result.build_flags]
+    lines += [f"blocked: {b.line}:{b.column} {b.arg}: {b.reason}\n" for b in result.blocked]
     return "".join(lines)
 
 
@@ -277,7 +278,8 @@ def test_script_structure() -> None:
     assert "--secret id=npm_token,env=NPM_TOKEN \\\n" in out
     assert "--secret id=github_token,env=GH_TOKEN \\\n" in out
     assert "SUPABASE_URL_DEFAULT" not in out.split("NOTES")[0]
-    assert "DOCKER_BUILDKIT=0 docker build --secret id=npm_token,env=NPM_TOKEN" in out
+    # the legacy builder has no --secret: that producer is blocked, not rewritten
+    assert 'DOCKER_BUILDKIT=0 docker build --build-arg NPM_TOKEN -t "$IMAGE:ci" .' in out
     assert "docker build --build-arg NPM_TOKEN=... is no longer needed" in out  # heredoc body untouched
 
 
@@ -332,12 +334,13 @@ def test_lexer_quotes_expansions_continuations() -> None:
         ["echo", '"a;b"'],
         ["cat"],
         ["X=1", "sudo", "docker", "build", "--build-arg=C='d e'", "."],
+        ["echo", '"x y"'],  # the command substitution, lexed after the text
     ]
 
 
 def test_lexer_make_dollars() -> None:
     assert words_of("\t@$(DOCKER) build --build-arg T=$$(cat t) --build-arg U=$${U} .\n", make=True) == [
-        ["@$(DOCKER)", "build", "--build-arg", "T=$$(cat t)", "--build-arg", "U=$${U}", "."]]
+        ["@$(DOCKER)", "build", "--build-arg", "T=$$(cat t)", "--build-arg", "U=$${U}", "."], ["cat", "t"]]
 
 
 def _script(text: str, args: list[str], removed: list[str] | None = None, name: str = "build.sh") -> InvocationResult:
@@ -374,7 +377,8 @@ def test_script_podman_buildah_and_image_build() -> None:
 def test_script_docker_compose_build_is_reported_not_rewritten() -> None:
     result = _script("docker compose build --build-arg NPM_TOKEN=$NPM_TOKEN\n", ["NPM_TOKEN"])
     assert result.new is None
-    assert [(f.variable, f.fixable) for f in result.findings] == [("NPM_TOKEN", False)]
+    assert result.findings == []
+    assert [(b.arg, b.line) for b in result.blocked] == [("NPM_TOKEN", 1)]
 
 
 def test_values_never_in_messages() -> None:
@@ -444,9 +448,11 @@ def test_compose_only_args_left_build_gets_context(tmp_path: Path) -> None:
 def test_compose_flow_args_reported_not_edited(tmp_path: Path) -> None:
     text = "services:\n  a:\n    build:\n      context: .\n      args: [NPM_TOKEN=$NPM_TOKEN]\n"
     result = _compose(tmp_path, text, ["NPM_TOKEN"], set(), set())
-    assert result.new is not None and b"args: [NPM_TOKEN=$NPM_TOKEN]" in result.new
-    assert b"secrets:\n        - npm_token\n" in result.new
-    assert [(f.variable, f.fixable) for f in result.findings] == [("NPM_TOKEN", False)]
+    # a producer this rewrite cannot change: the run keeps the secret, so the service gets no build secret
+    assert result.new is None
+    assert result.findings == []
+    assert [(b.arg, b.line, b.dockerfile) for b in result.blocked] == [
+        ("NPM_TOKEN", 5, (tmp_path / "Dockerfile").resolve())]
 
 
 def test_compose_interpolated_context_is_not_matched(tmp_path: Path) -> None:
@@ -485,14 +491,16 @@ def test_compose_blocked_build_secrets_keep_the_arg(tmp_path: Path) -> None:
             "        - OLD=1\n      secrets: [cert]\nsecrets:\n  cert:\n    file: c.pem\n")
     result = _compose(tmp_path, text, ["NPM_TOKEN"], {"OLD"}, set())
     assert result.new == text.replace("        - OLD=1\n", "").encode()
-    assert [(f.variable, f.fixable) for f in result.findings] == [("NPM_TOKEN", False), ("OLD", True)]
+    assert [(f.variable, f.fixable) for f in result.findings] == [("OLD", True)]
+    assert [(b.arg, b.line) for b in result.blocked] == [("NPM_TOKEN", 6)]
 
 
 def test_compose_blocked_top_level_secrets(tmp_path: Path) -> None:
     text = "services:\n  a:\n    build: .\nsecrets: {cert: {file: c.pem}}\n"
     result = _compose(tmp_path, text, ["NPM_TOKEN"], set(), set())
     assert result.new is None
-    assert [(f.variable, f.fixable) for f in result.findings] == [("NPM_TOKEN", False)]
+    assert result.findings == []
+    assert [(b.arg, b.line) for b in result.blocked] == [("NPM_TOKEN", 3)]
 
 
 @pytest.mark.parametrize("top", ["secrets:\n", "secrets: {}\n"])
@@ -523,7 +531,8 @@ def test_workflow_blocked_secrets_input_leaves_build_args() -> None:
             "          secrets: >\n            a=b\n")
     result = _workflow(text, ["NPM_TOKEN"])
     assert result.new is None
-    assert [(f.variable, f.fixable) for f in result.findings] == [("NPM_TOKEN", False)]
+    assert result.findings == []
+    assert [(b.arg, b.line) for b in result.blocked] == [("NPM_TOKEN", 9)]
 
 
 def test_workflow_single_line_inputs() -> None:
@@ -541,7 +550,8 @@ def test_workflow_run_step_env_conflict_is_left_for_a_human() -> None:
             "      - run: docker build --build-arg NPM_TOKEN=${{ secrets.NPM_TOKEN }} .\n")
     result = _workflow(text, ["NPM_TOKEN"])
     assert result.new is None
-    assert [(f.variable, f.fixable) for f in result.findings] == [("NPM_TOKEN", False)]
+    assert result.findings == []
+    assert [(b.arg, b.line) for b in result.blocked] == [("NPM_TOKEN", 8)]
 
 
 def test_workflow_pwsh_step_reported() -> None:
@@ -549,7 +559,8 @@ def test_workflow_pwsh_step_reported() -> None:
             "        run: docker build --build-arg NPM_TOKEN=$env:NPM_TOKEN .\n")
     result = _workflow(text, ["NPM_TOKEN"])
     assert result.new is None
-    assert [(f.variable, f.fixable) for f in result.findings] == [("NPM_TOKEN", False)]
+    assert result.findings == []
+    assert [(b.arg, b.line) for b in result.blocked] == [("NPM_TOKEN", 7)]
 
 
 def test_compose_alias_as_last_value_and_bom(tmp_path: Path) -> None:
@@ -573,9 +584,8 @@ def test_compose_shared_args_anchor_is_reported_not_edited(tmp_path: Path) -> No
     text = ("x-args: &args\n  NPM_TOKEN: ${NPM_TOKEN}\nservices:\n  a:\n    build:\n      context: .\n"
             "      args: *args\n")
     result = _compose(tmp_path, text, ["NPM_TOKEN"], set(), set())
-    assert result.new is not None and b"x-args: &args\n  NPM_TOKEN: ${NPM_TOKEN}\n" in result.new
-    assert b"      args: *args\n      secrets:\n        - npm_token\n" in result.new
-    assert [(f.line, f.variable, f.fixable) for f in result.findings] == [(2, "NPM_TOKEN", False)]
+    assert result.new is None
+    assert [(b.line, b.arg) for b in result.blocked] == [(2, "NPM_TOKEN")]
 
 
 # -- property: random compose files -------------------------------------------------------------------
@@ -687,7 +697,8 @@ def test_random_build_commands() -> None:
         result = migrate_script(Path("b.sh"), "b.sh", text.encode(), [m])
         out = (result.new or text.encode()).decode()
         cmds = commands(out, 0, len(out), make=False)
-        assert len(cmds) == 1 and build_options_start(cmds[0]) is not None
+        # the build command first, then any command substitution's ($(cat f))
+        assert build_options_start(cmds[0]) is not None and all(c[0].text == "cat" for c in cmds[1:])
         words = [w.text for w in cmds[0]]
         assert not any(re.match(r'"?(NPM_TOKEN|OLD)\b', w) for w in words)
         assert not any(w.startswith(("--build-arg=NPM_TOKEN", "--build-arg=OLD")) for w in words)

@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from ruamel.yaml import YAML
 
-from codemod.invocations.common import _compose_c, _compose_pure, parse_yaml, yaml_data
+from codemod.invocations.yamlnodes import _compose_c, _compose_pure, parse_yaml, yaml_data
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = sorted(p for p in (ROOT / "fixtures").rglob("*") if p.suffix in (".yml", ".yaml"))

@@ -19,44 +19,48 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from codemod.discover import real_path
-from codemod.invocations.common import (
+from codemod.invocations.coverage import (
     Coverage,
-    Editor,
-    after_node,
-    after_pair,
-    column,
-    content_end,
-    decode_text,
+    by_dockerfile,
     env_var_of,
+    literal_value_class,
+    redact_literal,
+)
+from codemod.invocations.result import InvocationResult
+from codemod.invocations.text import (
+    Editor,
+    block,
+    column,
+    decode_text,
     finding,
     finish,
+    insertion,
+    line_end,
+    line_no,
+    line_start,
+    newline_of,
+    only_blank_before,
+    rest_is_blank_or_comment,
+    secret_flag,
+)
+from codemod.invocations.yamlnodes import (
+    after_node,
+    after_pair,
+    content_end,
     get,
     has_merge,
-    insertion,
     is_alias_of_earlier,
     is_block,
     is_map,
     is_scalar,
     is_seq,
-    line_end,
-    line_no,
-    line_start,
-    literal_value_class,
     map_step,
-    newline_of,
-    only_blank_before,
     parse_yaml,
-    per_run,
-    redact_literal,
     render_scalar,
-    rest_is_blank_or_comment,
     scalar_source,
-    secret_flag,
     seq_indent,
-    strong_secret_name,
 )
-from codemod.invocations.result import InvocationResult
-from codemod.model import DockerfileMigration
+from codemod.model import BuildSecret, DockerfileMigration
 
 if TYPE_CHECKING:
     from ruamel.yaml.nodes import Node
@@ -98,6 +102,9 @@ class _File:
     def add(self, index: int, variable: str, message: str, **kw: object) -> None:
         self.result.findings.append(finding(self.display, self.text, index, variable, KIND, message, **kw))  # type: ignore[arg-type]
 
+    def block(self, index: int, name: str, reason: str, dockerfile: Path | None) -> None:
+        block(self.result, self.display, self.text, index, name, reason, KIND, dockerfile)
+
     def insert_lines(self, at: int, lines: list[str]) -> None:
         self.ed.insert(at, insertion(self.text, at, lines, self.nl))
 
@@ -114,7 +121,7 @@ def migrate_compose(path: Path, display: str, data: bytes, migrations: list[Dock
     services = get(root, "services")
     if services is None or not is_map(services[1]):
         return finish(result, text, ed)
-    per_dockerfile = per_run("per-dockerfile", migrations, _per_dockerfile)
+    per_dockerfile = by_dockerfile(migrations)
     step = map_step(root, text)
     seq = seq_indent(root, text)
     f = _File(text, display, path.parent, ed, newline_of(text), step, step if seq is None else seq, result,
@@ -126,12 +133,6 @@ def migrate_compose(path: Path, display: str, data: bytes, migrations: list[Dock
         _top_level(f, root)
     return finish(result, text, ed)
 
-
-def _per_dockerfile(migrations: list[DockerfileMigration]) -> dict[Path, list[DockerfileMigration]]:
-    out: dict[Path, list[DockerfileMigration]] = {}
-    for m in migrations:
-        out.setdefault(m.dockerfile, []).append(m)  # resolved already (DockerfileMigration)
-    return out
 
 
 def _dockerfile(f: _File, build: Node) -> Path | None:
@@ -150,6 +151,25 @@ def _dockerfile(f: _File, build: Node) -> Path | None:
     return real_path(f.base / context / dockerfile)
 
 
+@dataclass
+class _Svc:
+    """One service's build, while its args are gone through."""
+
+    name: str
+    bkey: Node
+    build: Node
+    dockerfile: Path | None
+    cov: Coverage
+    shown: str
+    #: why build.secrets cannot take new ids ("" when it can)
+    blocked: str
+    #: secret id -> (environment variable, where it was asked for)
+    wanted: dict[str, tuple[str, int]] = field(default_factory=dict)
+    runtime: list[_Arg] = field(default_factory=list)
+    removed: list[_Arg] = field(default_factory=list)
+    asked: set[str] = field(default_factory=set)
+
+
 def _service(f: _File, name_node: Node, svc: Node, per_dockerfile: dict[Path, list[DockerfileMigration]]) -> None:
     service = str(name_node.value)
     b = get(svc, "build")
@@ -164,86 +184,85 @@ def _service(f: _File, name_node: Node, svc: Node, per_dockerfile: dict[Path, li
         return
     dockerfile = _dockerfile(f, build)
     migs = per_dockerfile.get(dockerfile, []) if dockerfile is not None else []
-    cov = Coverage.join(migs)
     shown = os.path.relpath(dockerfile, f.base) if dockerfile is not None else "?"
-
-    #: secret id -> (environment variable, where it was asked for)
-    wanted: dict[str, tuple[str, int]] = {}
-    runtime: list[_Arg] = []
-    args = get(build, "args") if is_map(build) else None
-    entries, block = _args(f, args) if args is not None else ([], True)
     # build.secrets and the top-level secrets must both take the ids, or a secret arg stays where it is
-    blocked = f.top_blocked or _build_secrets_blocked(build)
-    removed: list[_Arg] = []
-    asked: set[str] = set()
+    s = _Svc(service, bkey, build, dockerfile, Coverage.join(migs), shown,
+             f.top_blocked or _build_secrets_blocked(build))
+    args = get(build, "args") if is_map(build) else None
+    entries, block_style = _args(f, args) if args is not None else ([], True)
     for a in entries:
-        action = cov.action(a.name)
-        if a.value is not None:
-            redact_literal(f.result, a.name, a.value, *a.value_span, covered=action in ("secret", "runtime"))
-        if action is None:
-            if strong_secret_name(a.name):
-                f.add(a.start, a.name,
-                      f"build arg {a.name} passes a secret into the build of service {service}, and no migrated "
-                      "Dockerfile covers it: its value is recorded in the image; mount it as a build secret by hand",
-                      fixable=False, value_class=_value_class(a))
-            continue
-        if action == "secret":
-            asked.add(cov.id_of(a.name))
-        if action == "secret" and blocked:
-            f.add(a.start, a.name, f"build arg {a.name} must become build secret {cov.id_of(a.name)}, but {blocked}: "
-                  "move it by hand", fixable=False)
-            continue
-        if not (block and a.removable):
-            f.add(a.start, a.name, f"build arg {a.name}: flow-style or shared args are not edited; update by hand",
-                  fixable=False)
-            if action == "secret":
-                wanted.setdefault(cov.id_of(a.name), (a.name, a.start))
-            continue
-        removed.append(a)
-        if action == "secret":
-            sid = cov.id_of(a.name)
-            var = _variable(f, a)
-            wanted.setdefault(sid, (var, a.start))
-            f.add(a.start, a.name, f"build arg {a.name} now reaches the build as secret {sid} "
-                  f"(build.secrets, read from environment variable {var})", fix=secret_flag(sid, var),
-                  value_class=_value_class(a))
-            if a.name in cov.runtime:
-                runtime.append(a)
-        elif action == "runtime":
-            runtime.append(a)
-            f.add(a.start, a.name, f"build arg {a.name} fed a runtime secret into the image: "
-                  f"passed in environment of service {service} instead", value_class=_value_class(a))
-        else:
-            f.add(a.start, a.name, f"build arg {a.name} has no ARG in {shown} after the migration: removed")
-
+        _arg(f, s, a, block_style)
+    _mounted_secrets(f, s, [x for m in migs for x in m.build_secrets])
     present = _present_build_secrets(f, build)
-    for bs in [s for m in migs for s in m.build_secrets]:
-        if bs.id in wanted or bs.id in asked or (blocked and bs.id in present):
-            continue
-        if blocked:
-            f.add(bkey.start_mark.index, bs.arg, f"service {service} builds {shown}, which now mounts secret "
-                  f"{bs.id}, but {blocked}: add it by hand", fixable=False)
-            continue
-        wanted[bs.id] = (bs.arg, -1)
-        if bs.id not in present:
-            f.add(bkey.start_mark.index, bs.arg, f"service {service} builds {shown}, which now mounts secret "
-                  f"{bs.id}: build.secrets gets it (read from environment variable {bs.arg})",
-                  fix=secret_flag(bs.id, bs.arg))
-
-    need = [(sid, var) for sid, (var, _) in wanted.items() if sid not in present]
-    for sid, (var, _) in wanted.items():
+    need = [(sid, var) for sid, (var, _) in s.wanted.items() if sid not in present]
+    for sid, (var, _) in s.wanted.items():
         f.result.build_flags.append(secret_flag(sid, var))
         if sid in f.top and f.top[sid] != var:
             f.note(bkey.start_mark.index, f"secret {sid} is read from {f.top[sid]} for another service, "
                    f"not {var}: check the top-level secrets entry")
         f.top.setdefault(sid, var)
-
-    all_gone = args is not None and bool(entries) and len(removed) == len(entries) and block
-    _edit_args(f, args, removed, all_gone)
+    all_gone = args is not None and bool(entries) and len(s.removed) == len(entries) and block_style
+    _edit_args(f, args, s.removed, all_gone)
     _add_build_secrets(f, bkey, build, args, all_gone, need)
-    for a in runtime:
-        for key in cov.runtime_env.get(a.name, [a.name]):
+    for a in s.runtime:
+        for key in s.cov.runtime_env.get(a.name, [a.name]):
             _add_environment(f, svc, a, service, key)
+
+
+def _arg(f: _File, s: _Svc, a: _Arg, block_style: bool) -> None:
+    """One ``build.args`` entry: moved to build.secrets, removed, passed at runtime, blocked or reported."""
+    action = s.cov.action(a.name)
+    if a.value is not None:
+        redact_literal(f.result, a.name, a.value, *a.value_span, covered=action in ("secret", "runtime"))
+    if action is None:
+        if s.cov.report_uncovered(a.name):
+            f.add(a.start, a.name,
+                  f"build arg {a.name} passes a secret into the build of service {s.name}, and no migrated "
+                  "Dockerfile covers it: its value is recorded in the image; mount it as a build secret by hand",
+                  fixable=False, value_class=_value_class(a))
+        return
+    if action == "secret":
+        s.asked.add(s.cov.id_of(a.name))
+    why = s.cov.mixed_reason(a.name) if action == "mixed" else s.blocked if action == "secret" else ""
+    if not why and not (block_style and a.removable):
+        why = "flow-style or shared args are not edited"
+    if why:
+        f.block(a.start, a.name, f"service {s.name}: {why}", s.dockerfile)
+        return
+    s.removed.append(a)
+    if action == "secret":
+        sid = s.cov.id_of(a.name)
+        var = _variable(f, a)
+        s.wanted.setdefault(sid, (var, a.start))
+        f.add(a.start, a.name, f"build arg {a.name} now reaches the build as secret {sid} "
+              f"(build.secrets, read from environment variable {var})", fix=secret_flag(sid, var),
+              value_class=_value_class(a))
+        if a.name in s.cov.runtime:
+            s.runtime.append(a)
+    elif action == "runtime":
+        s.runtime.append(a)
+        f.add(a.start, a.name, f"build arg {a.name} fed a runtime secret into the image: "
+              f"passed in environment of service {s.name} instead", value_class=_value_class(a))
+    else:
+        f.add(a.start, a.name, f"build arg {a.name} has no ARG in {s.shown} after the migration: removed")
+
+
+def _mounted_secrets(f: _File, s: _Svc, mounted: list[BuildSecret]) -> None:
+    """Secrets the Dockerfile now mounts that the service never passed as args: build.secrets gets them too,
+    or the service is a producer that cannot be rewritten."""
+    present = _present_build_secrets(f, s.build) if s.blocked else set()
+    for bs in mounted:
+        if bs.id in s.wanted or bs.id in s.asked or bs.id in present:
+            continue
+        if s.blocked:
+            f.block(s.bkey.start_mark.index, bs.arg, f"service {s.name} builds {s.shown}, which now mounts secret "
+                    f"{bs.id}, but {s.blocked}", s.dockerfile)
+            continue
+        s.wanted[bs.id] = (bs.arg, -1)
+        if bs.id not in _present_build_secrets(f, s.build):
+            f.add(s.bkey.start_mark.index, bs.arg, f"service {s.name} builds {s.shown}, which now mounts secret "
+                  f"{bs.id}: build.secrets gets it (read from environment variable {bs.arg})",
+                  fix=secret_flag(bs.id, bs.arg))
 
 
 def _build_secrets_blocked(build: Node) -> str:

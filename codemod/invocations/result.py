@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from codemod.model import Finding
+from codemod.model import BlockedProducer, Finding
 
 
 class InvocationError(Exception):
@@ -19,6 +19,8 @@ class InvocationResult:
     ``build_flags`` are the ``--secret`` flags a local ``docker build`` now needs.
     ``redact_spans`` are byte spans of the input holding literal secret values (a committed
     ``--build-arg NPM_TOKEN=npm_...``), for the diff's redaction like ``FileChange.redact_spans``.
+    ``blocked`` are producers of a migrated build arg this file holds and the rewrite cannot change (an
+    unknown builder, kaniko, ``DOCKER_BUILDKIT=0``, a form it cannot split): the run keeps those secrets.
     """
 
     findings: list[Finding] = field(default_factory=list)
@@ -26,3 +28,4 @@ class InvocationResult:
     notes: list[str] = field(default_factory=list)
     build_flags: list[str] = field(default_factory=list)
     redact_spans: list[tuple[int, int]] = field(default_factory=list)
+    blocked: list[BlockedProducer] = field(default_factory=list)

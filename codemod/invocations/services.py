@@ -11,10 +11,11 @@ def compose_services(compose: Path, data: bytes | None = None) -> list[ComposeSe
     """Services of a compose file with the Dockerfile each builds (unparseable files give none).
 
     ``data`` is the file's bytes when the caller has them; the node tree is the one the compose
-    rewrite parses (:func:`codemod.invocations.common.parse_yaml` remembers it).
+    rewrite parses (:func:`codemod.invocations.yamlnodes.parse_yaml` remembers it).
     """
     from codemod.discover import real_path
-    from codemod.invocations.common import decode_text, parse_yaml, yaml_data
+    from codemod.invocations.text import decode_text
+    from codemod.invocations.yamlnodes import parse_yaml, yaml_data
 
     try:
         raw = compose.read_bytes() if data is None else data

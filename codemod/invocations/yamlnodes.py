@@ -1,194 +1,25 @@
-"""Shared by the invocation rewriters: text spans, YAML node lookup, what a migration covers."""
+"""YAML, parsed only to locate nodes (ruamel.yaml): the edits are spans of the original text."""
 
 from __future__ import annotations
 
 import functools
 import json
 import re
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any
 
-from codemod.fix.apply import OverlapError, apply_edits
 from codemod.invocations.result import InvocationError, InvocationResult
-from codemod.model import BuildSecret, DockerfileMigration, Edit, Finding, secret_id
-from codemod.rules import RULE_CODES
-from codemod.source import decode, encode
+from codemod.invocations.text import column, line_end, line_no
 
 if TYPE_CHECKING:
     from ruamel.yaml.nodes import Node
 
-T = TypeVar("T")
 _DIRECTIVE = re.compile(r"^%", re.M)
-NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-# ${V}, ${V:-x}, ${V-x}, ${V:?e}, ${V?e}, $V
-_SHELL_REF = re.compile(
-    r"\$(?:\{(?P<b>[A-Za-z_][A-Za-z0-9_]*)(?::?[-=?+](?:[^{}]|\$?\{[^{}]*\})*)?\}|(?P<p>[A-Za-z_][A-Za-z0-9_]*))"
-)
-_MAKE_REF = re.compile(r"\$(?:\((?P<p>[A-Za-z_][A-Za-z0-9_]*)\)|\{(?P<b>[A-Za-z_][A-Za-z0-9_]*)\})")
-_GH_EXPR = re.compile(r"\$\{\{\s*(?P<body>.*?)\s*\}\}", re.S)
-_GH_CONTEXT = re.compile(r"(?P<ctx>secrets|env|vars)\.(?P<name>[A-Za-z_][A-Za-z0-9_]*)")
-_BUILDKIT_OFF = re.compile(r"""\bDOCKER_BUILDKIT\b["']?\s*(?:[:?+]?=|:)\s*["']?0(?![0-9])""")
 _YAML_SPECIAL = re.compile(
     r"(?i)(?:y|yes|n|no|true|false|on|off|null|~|[-+]?(?:[0-9][0-9_]*(?:\.[0-9_]*)?|\.[0-9]+)(?:e[-+]?[0-9]+)?"
     r"|0x[0-9a-f]+|0o[0-7]+|\.inf|\.nan)"
 )
 _ALIAS = re.compile(r"[ \t]*:[ \t]*\*[^\s,\]}]+")
 _PLAIN_SAFE = re.compile(r"[A-Za-z0-9_$./@%+=,:{}-]*")
-
-
-# -- what the migrations cover ------------------------------------------------------------------
-
-#: what: (ids of the migrations, the migrations, the answer) for the last list asked
-_PER_RUN: dict[str, tuple[tuple[int, ...], list[DockerfileMigration], Any]] = {}
-
-
-def per_run(what: str, migrations: list[DockerfileMigration], build: Callable[[list[DockerfileMigration]], T]) -> T:
-    """``build(migrations)``, remembered for the last list of the same migration objects: each compose file,
-    workflow and script of a run asks about the run's whole list. The objects are kept alive with the
-    answer, so their ids stay theirs; a list with any other member is built anew."""
-    key = tuple(map(id, migrations))
-    hit = _PER_RUN.get(what)
-    if hit is not None and hit[0] == key:
-        return cast(T, hit[2])
-    answer = build(migrations)
-    _PER_RUN[what] = (key, list(migrations), answer)
-    return answer
-
-
-@dataclass
-class Coverage:
-    """How each ARG name is now handled: a secret (its id), removed (dangling), runtime (removed, reached ENV)."""
-
-    secrets: dict[str, BuildSecret] = field(default_factory=dict)
-    removed: set[str] = field(default_factory=set)
-    runtime: set[str] = field(default_factory=set)
-    runtime_env: dict[str, list[str]] = field(default_factory=dict)
-
-    @classmethod
-    def of(cls, migrations: list[DockerfileMigration]) -> Coverage:
-        """What ``migrations`` cover together (every workflow and script of a run asks about the same list:
-        the answer is remembered, see :func:`per_run`)."""
-        return per_run("coverage", migrations, cls.join)
-
-    @classmethod
-    def join(cls, migrations: list[DockerfileMigration]) -> Coverage:
-        cov = cls()
-        for m in migrations:
-            for s in m.build_secrets:
-                cov.secrets.setdefault(s.arg, s)
-            cov.removed |= m.removed_args
-            cov.runtime |= m.runtime_args
-            for arg, names in m.runtime_env.items():
-                cov.runtime_env.setdefault(arg, list(names))
-        return cov
-
-    def action(self, name: str) -> str | None:
-        """``secret``, ``runtime``, ``removed`` or None (not touched by the migration)."""
-        if name in self.secrets:
-            return "secret"
-        if name in self.runtime:
-            return "runtime"
-        if name in self.removed:
-            return "removed"
-        return None
-
-    def id_of(self, name: str) -> str:
-        s = self.secrets.get(name)
-        return s.id if s is not None else secret_id(name)
-
-    def __bool__(self) -> bool:
-        return bool(self.secrets or self.removed or self.runtime)
-
-
-def strong_secret_name(name: str) -> bool:
-    from codemod.analysis.names import classify_name
-
-    c = classify_name(name)
-    return c.secret and not c.weak
-
-
-def literal_value_class(name: str, value: str) -> str:
-    """``real-looking``/``placeholder``/... for a literal value (never the value itself)."""
-    from codemod.analysis.names import classify_name
-    from codemod.analysis.values import classify_value
-
-    kind = classify_value(value, name_is_password_like=classify_name(name).password_like)
-    return kind.value if kind.value in ("real-looking", "placeholder") else ""
-
-
-def env_var_of(value: str, mode: str) -> tuple[str | None, str]:
-    """The variable a build-arg value expands, and how: (name, ``var``|``make``|``secrets``|``env``|``expr``).
-
-    ``mode`` is ``shell``, ``make``, ``workflow`` or ``compose``. (None, ``literal``)
-    when the value is not a single reference.
-    """
-    v = value
-    if mode in ("workflow", "compose") or "${{" in v:
-        m = _GH_EXPR.fullmatch(v)
-        if m is not None:
-            c = _GH_CONTEXT.fullmatch(m.group("body"))
-            if c is not None and c.group("ctx") in ("secrets", "env"):
-                return c.group("name"), c.group("ctx")
-            return None, "expr"
-    if mode == "make":
-        m = _MAKE_REF.fullmatch(v)
-        if m is not None:
-            return m.group("p") or m.group("b"), "make"
-        if v.startswith("$$"):
-            v = v[1:]
-        else:
-            return None, "literal"
-    m = _SHELL_REF.fullmatch(v)
-    if m is not None:
-        return m.group("p") or m.group("b"), "var"
-    return None, "literal"
-
-
-def buildkit_disabled_lines(text: str) -> list[int]:
-    return [line_no(text, m.start()) for m in _BUILDKIT_OFF.finditer(text)]
-
-
-# -- text -----------------------------------------------------------------------------------------
-
-
-def line_no(text: str, index: int) -> int:
-    """1-based line (on ``\\n`` only, as the rest of the project counts) of a character index."""
-    return text.count("\n", 0, index) + 1
-
-
-def line_start(text: str, index: int) -> int:
-    return text.rfind("\n", 0, index) + 1
-
-
-def line_end(text: str, index: int) -> int:
-    """Index just past the ``\\n`` ending the line that holds ``index`` (or the end of the text)."""
-    nl = text.find("\n", index)
-    return len(text) if nl < 0 else nl + 1
-
-
-def only_blank_before(text: str, index: int) -> bool:
-    return text[line_start(text, index) : index].strip(" \t") == ""
-
-
-def rest_is_blank_or_comment(text: str, index: int) -> bool:
-    end = text.find("\n", index)
-    rest = text[index : len(text) if end < 0 else end].rstrip("\r")
-    stripped = rest.strip(" \t")
-    return stripped == "" or (stripped.startswith("#") and (rest == stripped or rest[0] in " \t"))
-
-
-def newline_of(text: str) -> str:
-    crlf = text.count("\r\n")
-    return "\r\n" if crlf and crlf * 2 >= text.count("\n") else "\n"
-
-
-def insertion(text: str, at: int, lines: list[str], nl: str) -> str:
-    """Whole lines to insert at a line start; at the end of a file without a final newline, keep it that way."""
-    if at >= len(text) and text and not text.endswith("\n"):
-        return nl + nl.join(lines)
-    return "".join(line + nl for line in lines)
-
 
 def render_scalar(value: str) -> str:
     """``value`` as a YAML scalar: plain when that reads back as the same string, else double-quoted."""
@@ -202,74 +33,6 @@ def render_scalar(value: str) -> str:
     ):
         return value
     return json.dumps(value, ensure_ascii=False)
-
-
-class Editor:
-    """Edits of a decoded text, applied once by the one applier (:func:`codemod.fix.apply.apply_edits`);
-    insertions at one point land in the order they were made."""
-
-    def __init__(self, text: str) -> None:
-        self.text = text
-        self._edits: list[Edit[str]] = []
-
-    def replace(self, start: int, end: int, new: str) -> None:
-        self._edits.append(Edit(start, end, new))
-
-    def insert(self, at: int, new: str) -> None:
-        self.replace(at, at, new)
-
-    def delete(self, start: int, end: int) -> None:
-        self.replace(start, end, "")
-
-    def __bool__(self) -> bool:
-        return bool(self._edits)
-
-    def apply(self) -> str:
-        try:
-            return apply_edits(self.text, self._edits)
-        except OverlapError as e:
-            raise ValueError(f"overlapping invocation edits: {e}") from None
-
-
-def redact_literal(result: InvocationResult, name: str, value: str, start: int, end: int, covered: bool) -> None:
-    """Remember a literal value's span (character indices until :func:`finish` makes them bytes)."""
-    # anything with a `$` is an expansion of some kind, not a value written down
-    if value and end > start and (covered or strong_secret_name(name)) and "$" not in value:
-        result.redact_spans.append((start, end))
-
-
-def finish(result: InvocationResult, text: str, editor: Editor) -> InvocationResult:
-    if result.redact_spans:
-        spans = sorted(set(result.redact_spans))
-        if not text.isascii():
-            spans = [(len(encode(text[:a])), len(encode(text[:b]))) for a, b in spans]
-        result.redact_spans = spans
-    if editor:
-        new = encode(editor.apply())
-        if new != encode(text):
-            result.new = new
-    result.findings.sort(key=lambda f: f.sort_key())
-    result.build_flags = list(dict.fromkeys(result.build_flags))
-    result.notes = list(dict.fromkeys(result.notes))
-    return result
-
-
-def finding(display: str, text: str, index: int, variable: str, kind: str, message: str, *,
-            fixable: bool = True, fix: str = "", value_class: str = "") -> Finding:
-    col = column(text, index) + 1
-    return Finding(display, line_no(text, index), variable, kind, message, code=RULE_CODES[kind], fixable=fixable,
-                   value_class=value_class, column=col, fix=fix)
-
-
-def secret_flag(sid: str, var: str) -> str:
-    return f"--secret id={sid},env={var}"
-
-
-# -- YAML ---------------------------------------------------------------------------------------
-
-
-def decode_text(data: bytes) -> str:
-    return decode(data)
 
 
 def parse_yaml(text: str, display: str) -> Node | None:
@@ -496,12 +259,6 @@ def scalar_source(text: str, node: Node) -> str:
     return text[node.start_mark.index : node.end_mark.index]
 
 
-def column(text: str, index: int) -> int:
-    start = line_start(text, index)
-    bom = 1 if start == 0 and text.startswith("\ufeff") and index > 0 else 0
-    return index - start - bom
-
-
 def seq_indent(node: Node | None, text: str) -> int | None:
     """How far a block sequence's dashes sit right of their key, from the first one found in the tree."""
     if node is None:
@@ -540,3 +297,22 @@ def map_step(node: Node | None, text: str, default: int = 2) -> int:
                             return step
                 stack.append(v)
     return default
+
+
+def verify_yaml(result: InvocationResult, display: str) -> InvocationResult:
+    """The rewritten file must parse: if it does not, it is not rewritten and every producer it would have
+    changed is blocked (a bug of this rewrite, never a broken file)."""
+    from codemod.model import BlockedProducer
+    from codemod.source import decode
+
+    if result.new is None:
+        return result
+    try:
+        parse_yaml(decode(result.new), display)
+    except InvocationError as e:
+        why = f"the rewritten file would not parse ({e})"
+        result.blocked += [BlockedProducer(f.variable, None, f.path, f.line, why, f.kind, f.column)
+                           for f in result.findings if f.fixable]
+        result.findings = [f for f in result.findings if not f.fixable]
+        result.new = None
+    return result
