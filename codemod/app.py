@@ -378,6 +378,7 @@ def _producers(result: RunResult, paths: list[str], files_todo: list[_Todo], tod
     from codemod.invocations.scan import scan_producers
 
     keeps: dict[int, dict[str, str]] = {}
+    handled = frozenset(p.absolute() for p, _, _ in files_todo)
     blocked: dict[tuple[str, int, str], BlockedProducer] = {}
     outs: list[_InvocationOut] = []
     for _ in range(MAX_PRODUCER_ROUNDS):
@@ -385,7 +386,7 @@ def _producers(result: RunResult, paths: list[str], files_todo: list[_Todo], tod
         outs = _invocations(files_todo, config, jobs, migrations)
         found = [b for _, _, out, _ in outs if out is not None for b in out.blocked]
         found += [b for (path, _, _), out in zip(files_todo, outs, strict=True) for b in _suppressed(path, out)]
-        scanned, notes = scan_producers(paths, migrations, config)
+        scanned, notes = scan_producers(paths, migrations, config, handled)
         found += scanned
         for b in found:
             blocked.setdefault((b.path, b.line, b.arg), b)

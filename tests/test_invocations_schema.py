@@ -29,10 +29,29 @@ VENDOR = Path(check_jsonschema.__file__).parent / "builtin_schemas" / "vendor"
 
 @cache
 def validator(name: str) -> Any:
+    """The schema's own draft validator; for a schema whose patterns Python's ``re`` cannot read (CircleCI's
+    ``\\p{Cc}``), the same draft with ECMA-262 regexes, as check-jsonschema validates by default."""
     schema = json.loads((VENDOR / f"{name}.json").read_text())
     cls = jsonschema.validators.validator_for(schema)
-    cls.check_schema(schema)
+    try:
+        cls.check_schema(schema)
+    except jsonschema.exceptions.SchemaError:
+        return _ecma_validator(cls, schema)
     return cls(schema)
+
+
+def _ecma_validator(cls: Any, schema: Any) -> Any:
+    from check_jsonschema.regex_variants import RegexImplementation, RegexVariantName
+
+    regex = RegexImplementation(RegexVariantName.default)
+    formats = jsonschema.FormatChecker()
+    formats.checks("regex")(regex.check_format)
+    meta = cls(cls.META_SCHEMA, format_checker=formats)
+    problems = [e.message for e in meta.iter_errors(schema)]
+    assert problems == [], problems
+    ecma = jsonschema.validators.extend(cls, {"pattern": regex.pattern_keyword,
+                                              "patternProperties": regex.patternProperties_keyword})
+    return ecma(schema)
 
 
 def load_plain(data: bytes) -> Any:

@@ -28,3 +28,38 @@ for inp in PAIRS:
         exp.unlink()
     inp.with_name(inp.name + ".findings").write_text(report(result), encoding="utf-8")
     print(f"updated {inp.parent.name}/{inp.name}")
+
+
+# the per-format repositories (fixtures/invocations/<format>/input -> expected/): the real tool, --apply
+def _format_cases() -> None:
+    import os
+    import shutil
+    import tempfile
+
+    from test_invocations_formats import FORMAT_CASES
+    from typer.testing import CliRunner
+
+    from codemod.cli import app
+
+    from conftest import make_repo, snapshot
+
+    here = Path.cwd()
+    for case in FORMAT_CASES:
+        with tempfile.TemporaryDirectory() as tmp:
+            repo = make_repo(case / "input", Path(tmp) / "repo")
+            os.chdir(repo)
+            try:
+                CliRunner().invoke(app, ["--apply", "--no-backup", "."], catch_exceptions=False)
+                before, after = snapshot(case / "input"), snapshot(repo)
+            finally:
+                os.chdir(here)
+        shutil.rmtree(case / "expected", ignore_errors=True)
+        for rel, data in after.items():
+            if before.get(rel) != data:
+                out = case / "expected" / rel
+                out.parent.mkdir(parents=True, exist_ok=True)
+                out.write_bytes(data)
+        print(f"updated {case.name}/expected")
+
+
+_format_cases()

@@ -80,13 +80,15 @@ class Format:
     env_key: str = ""
     #: the CI's docker builds with the legacy builder unless DOCKER_BUILDKIT=1
     buildkit_prefix: bool = False
+    #: ``$$`` is the CI's escape for the shell's ``$`` (GitLab, Drone)
+    dollar_escape: bool = False
 
 
 FORMATS: dict[str, Format] = {
-    "gitlab": Format("gitlab", frozenset({"script", "before_script", "after_script"})),
+    "gitlab": Format("gitlab", frozenset({"script", "before_script", "after_script"}), dollar_escape=True),
     "circleci": Format("circleci", frozenset({"run"})),
     "bitbucket": Format("bitbucket", frozenset({"script", "after-script"}), buildkit_prefix=True),
-    "drone": Format("drone", frozenset({"commands"})),
+    "drone": Format("drone", frozenset({"commands"}), dollar_escape=True),
     "travis": Format("travis", frozenset({"script", "before_install", "install", "before_script", "after_script",
                                           "after_success", "after_failure", "before_deploy", "after_deploy"}),
                      buildkit_prefix=True),
@@ -191,7 +193,7 @@ def _shell(c: _Ci, owner: Node, key: Node, value: Node, flow: bool) -> None:
     env = get(owner, c.fmt.env_key) if c.fmt.env_key else None
     rw = Rewrite(view, c.display, KIND, "shell", c.cov, c.ed, c.result, raw=c.text, docker_blocked=c.docker_blocked,
                  buildkit_prefix=c.fmt.buildkit_prefix, step_env=env_values(env), env_editable=env_editable(env),
-                 resolve=_azure_value if c.fmt.name == "azure" else None)
+                 resolve=_azure_value if c.fmt.name == "azure" else _escaped_value if c.fmt.dollar_escape else None)
     rewrite_span(rw, start, end)
     if rw.env_needs:
         add_env(c.ed, c.text, c.nl, owner, key, rw.env_needs, c.step, key=c.fmt.env_key)
@@ -209,8 +211,17 @@ def _azure_value(rw: Rewrite, at: int, name: str, value: str) -> str | None:
     environment until the step maps it (``env: {NAME: $(NAME)}``). ``$NAME`` is an environment variable."""
     m = _MACRO.fullmatch(value)
     if m is not None:
-        var = m.group("n").replace(".", "_").upper()
-        return step_env_need(rw, at, name, var, value)
+        return step_env_need(rw, at, name, None, value)  # the step maps it, under the build arg's name
+    v = _SHELL_VAR.fullmatch(value)
+    if v is not None:
+        return v.group("b") or v.group("p")
+    literal_note(rw, at, name)
+    return name
+
+
+def _escaped_value(rw: Rewrite, at: int, name: str, value: str) -> str | None:
+    """GitLab and Drone write ``$$NAME`` for the shell's ``$NAME`` (their own ``$NAME`` is expanded before the
+    shell runs, from the same variables the job's environment has)."""
     v = _SHELL_VAR.fullmatch(value)
     if v is not None:
         return v.group("b") or v.group("p")

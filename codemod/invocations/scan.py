@@ -71,16 +71,17 @@ def _parent_names_build_args(lines: list[str], index: int) -> bool:
     return False
 
 
-def scan_producers(paths: list[str], migrations: list[DockerfileMigration], config: Config
-                   ) -> tuple[list[BlockedProducer], list[str]]:
-    """Blocked producers in files no handler reads, and notes for documentation that names them."""
+def scan_producers(paths: list[str], migrations: list[DockerfileMigration], config: Config,
+                   handled: frozenset[Path] = frozenset()) -> tuple[list[BlockedProducer], list[str]]:
+    """Blocked producers in files no handler reads (``handled``: absolute paths a handler read whatever their
+    name, such as GitLab CI includes), and notes for documentation that names them."""
     names = migrated_names(migrations)
     if not names:
         return [], []
     matcher = _Matcher(names)
     blocked: list[BlockedProducer] = []
     notes: list[str] = []
-    for shown, number, line, lines in _hits(paths, names, config):
+    for shown, number, line, lines in _hits(paths, names, config, handled):
         got = matcher.line(line)
         if got is None:
             continue
@@ -98,13 +99,13 @@ def scan_producers(paths: list[str], migrations: list[DockerfileMigration], conf
     return blocked, notes
 
 
-def _hits(paths: list[str], names: set[str], config: Config
+def _hits(paths: list[str], names: set[str], config: Config, handled: frozenset[Path]
           ) -> Iterator[tuple[str, int, str, Callable[[], list[str]]]]:
     """(shown path, line number, line, lazy lines of the file) of each line holding a name, in files of a
     kind no handler reads."""
     from codemod.discover import git_root, kind_of
 
-    handled = {"dockerfile", "compose", "workflow", "makefile", "script", "ci"}
+    kinds = {"dockerfile", "compose", "workflow", "makefile", "script", "ci"}
     cwd = Path.cwd()
     for raw in paths or ["."]:
         arg = Path(raw)
@@ -116,9 +117,11 @@ def _hits(paths: list[str], names: set[str], config: Config
         if found is None:
             found = _walk_grep(root, names, config.max_file_size)
         for rel, number, line in found:
-            if kind_of(rel) in handled or _excluded(rel, config):
+            if kind_of(rel) in kinds or _excluded(rel, config):
                 continue
             full = root / rel
+            if full.absolute() in handled:
+                continue
             shown = os.path.relpath(full, cwd)
             yield shown, number, line, _lazy_lines(full)
 

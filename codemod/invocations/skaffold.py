@@ -154,7 +154,7 @@ def _docker(s: _Sk, docker: tuple[Node, Node], cov: Coverage, df: Path | None) -
     for k, v in aval.value:
         name = str(k.value)
         action = cov.action(name)
-        if is_scalar(v) and v.tag != _NULL and v.start_mark.index != v.end_mark.index:
+        if is_scalar(v) and v.tag != _NULL and v.start_mark.index != v.end_mark.index and "{{" not in str(v.value):
             q = 1 if getattr(v, "style", None) in ("'", '"') else 0
             redact_literal(s.result, name, str(v.value), v.start_mark.index + q, v.end_mark.index - q,
                            covered=action in ("secret", "runtime"))

@@ -448,4 +448,4 @@ def _ssh_action(w: _Wf, step: Node, job_env: dict[str, str]) -> None:
         if add:
             w.ed.insert(envs[1].end_mark.index, ("," if have else "") + ",".join(add))
     w.note(script[1].start_mark.index, "the remote host's docker must be 20.10 or newer with BuildKit to read "
-           "--secret; " + ", ".join(names) + " now reach it through envs")
+           "--secret; the step passes " + ", ".join(names) + " to the host (envs)")
