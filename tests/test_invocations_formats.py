@@ -92,3 +92,35 @@ def test_schemas_reject_what_a_bad_rewrite_would_write(schema: str, bad: bytes) 
     from test_invocations_schema import errors
 
     assert errors(schema, bad) != []
+
+
+def test_blocked_producer_keeps_that_secret_everywhere(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cli) -> None:
+    """A Jenkinsfile passes NPM_TOKEN from a Groovy value: that producer cannot be rewritten, so NPM_TOKEN stays a
+    build arg in every file that has it, the run exits 1 and the text names the file, the line and the reason;
+    SENTRY_AUTH_TOKEN, which every producer passes in a form the rewrite knows, moves everywhere."""
+    case = CASES / "blocked_jenkins"
+    repo = make_repo(case / "input", tmp_path / "repo")
+    monkeypatch.chdir(repo)
+    code, out, _ = cli(".")
+    assert code == 1
+    line = next(x for x in out.splitlines() if x.startswith("Jenkinsfile:9:"))
+    assert "NPM_TOKEN" in line and "Groovy value" in line and "[needs a human]" in line
+    assert "Dockerfile: NPM_TOKEN stays a build arg: Jenkinsfile:9: " in out
+    code, out, _ = cli("--apply", "--no-backup", ".")
+    assert code == 1
+    before = snapshot(case / "input")
+    for rel in ("Dockerfile", "compose.yaml", ".github/workflows/image.yml", "Jenkinsfile"):
+        after = (repo / rel).read_bytes()
+        assert after.count(b"NPM_TOKEN") == before[rel].count(b"NPM_TOKEN"), rel
+        assert b"npm_token" not in after, rel
+    assert b"ARG NPM_TOKEN\n" in (repo / "Dockerfile").read_bytes()
+    assert b"--mount=type=secret,id=sentry_auth_token,required=true" in (repo / "Dockerfile").read_bytes()
+    assert b"ARG SENTRY_AUTH_TOKEN" not in (repo / "Dockerfile").read_bytes()
+    for rel in ("compose.yaml", ".github/workflows/image.yml", "Jenkinsfile"):
+        assert b"sentry_auth_token" in (repo / rel).read_bytes(), rel
+        assert b"build-arg SENTRY_AUTH_TOKEN" not in (repo / rel).read_bytes(), rel
+    code, out, _ = cli("--format", "json", ".")
+    doc = json.loads(out)
+    human = [f for f in doc["findings"] if not f["fixable"]]
+    assert {(f["file"], f["variable"]) for f in human} == {("Dockerfile", "NPM_TOKEN"), ("Jenkinsfile", "NPM_TOKEN")}
+    assert all(f["fix"].startswith("left unchanged: ") for f in human)

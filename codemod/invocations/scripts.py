@@ -115,8 +115,11 @@ def migrate_script(path: Path, display: str, data: bytes, migrations: list[Docke
 def docker_blocked(text: str) -> str:
     """Why a ``docker build`` in this file cannot take a secret: ``DOCKER_BUILDKIT=0`` somewhere in it (the
     legacy builder has no ``--secret``), or a pinned docker older than 20.10 (no ``env=`` secrets)."""
-    off = _BUILDKIT_OFF.search(text)
-    if off is not None:
+    for off in _BUILDKIT_OFF.finditer(text):
+        nl = text.find("\n", off.end())
+        rest = text[off.end() : len(text) if nl < 0 else nl]
+        if rest.strip(" \t\r\"'") and not rest.lstrip(" \t\"'").startswith(("#", ";", "&&", "\\")):
+            continue  # `DOCKER_BUILDKIT=0 docker build ...`: that command's own, judged where it stands
         return (f"DOCKER_BUILDKIT=0 (line {line_no(text, off.start())}) selects the legacy builder, which has "
                 "no --secret")
     for m in _OLD_DOCKER.finditer(text):
