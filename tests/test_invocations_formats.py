@@ -124,3 +124,29 @@ def test_blocked_producer_keeps_that_secret_everywhere(tmp_path: Path, monkeypat
     human = [f for f in doc["findings"] if not f["fixable"]]
     assert {(f["file"], f["variable"]) for f in human} == {("Dockerfile", "NPM_TOKEN"), ("Jenkinsfile", "NPM_TOKEN")}
     assert all(f["fix"].startswith("left unchanged: ") for f in human)
+
+
+def test_summary_and_pr_body_list_every_producer_changed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                         cli) -> None:
+    from codemod.app import run
+    from codemod.config import Config
+    from codemod.output import prbody
+    from codemod.output.report import summary_lines
+
+    repo = make_repo(CASES / "gitlab" / "input", tmp_path / "repo")
+    monkeypatch.chdir(repo)
+    result = run(["."], Config())
+    assert result.producers == {
+        ".gitlab-ci.yml": [(35, "NPM_TOKEN", "--secret id=npm_token,env=NPM_TOKEN")],
+        "ci/images.gitlab-ci.yml": [(10, "PIP_INDEX_TOKEN", "--secret id=pip_index_token,env=PIP_INDEX_TOKEN")],
+    }
+    lines = summary_lines(result)
+    assert ".gitlab-ci.yml: producers changed: line 35 NPM_TOKEN -> --secret id=npm_token,env=NPM_TOKEN" in lines
+    assert any(x.startswith("ci/images.gitlab-ci.yml: producers changed: line 10 PIP_INDEX_TOKEN") for x in lines)
+    _, body = prbody.build_pr(result.findings, [c.path.as_posix() for c in result.changes], build_secrets={},
+                              runtime_vars=[], moved_settings=[], env_example=None, checks_done=set())
+    section = body.split("### Build invocations changed", 1)[1].split("\n\n", 2)[1]
+    assert section.splitlines() == [
+        "- `.gitlab-ci.yml`: line 35 `NPM_TOKEN` → `--secret id=npm_token,env=NPM_TOKEN`",
+        "- `ci/images.gitlab-ci.yml`: line 10 `PIP_INDEX_TOKEN` → `--secret id=pip_index_token,env=PIP_INDEX_TOKEN`",
+    ]

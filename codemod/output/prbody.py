@@ -112,6 +112,25 @@ def _split(
     return files, fixed, left
 
 
+#: findings about a file that passes build args to an image build (compose, workflow, script or CI file)
+_PRODUCER_KINDS = ("compose-build-arg-secret", "workflow-build-arg-secret", "script-build-arg-secret")
+
+
+def _producer_lines(fixed: Sequence[Finding]) -> list[str]:
+    """Every producer of a build arg this change rewrites, per file (issue 16)."""
+    per_file: dict[str, list[Finding]] = {}
+    for f in fixed:
+        if f.kind in _PRODUCER_KINDS:
+            per_file.setdefault(_norm(f.path), []).append(f)
+    if not per_file:
+        return []
+    out = ["", "### Build invocations changed", ""]
+    for path, fs in per_file.items():
+        items = "; ".join(f"line {f.line} {_code(f.variable)} → {_code(f.fix or 'removed')}" for f in fs)
+        out.append(f"- {_code(path)}: {items}")
+    return out
+
+
 def _secret_count(fixed: Sequence[Finding]) -> int:
     return len({f.variable for f in fixed})
 
@@ -162,7 +181,7 @@ def build_pr(
         "It was opened by `migrate-secrets`; no secret value appears in this description."
     ]
     new = {_norm(c) for c in created}
-    out += _changed_section(files, fixed, env_example, new) + _left_section(left) + _WHY
+    out += _changed_section(files, fixed, env_example, new) + _producer_lines(fixed) + _left_section(left) + _WHY
     out += ["", "## What deployers must provide now"] + _runtime_section(runtime_vars, moved_settings, env_example)
     out += _build_section(build_secrets) + _rotation_section(fixed + left) + _checklist_section(checks_done)
     out += _rollback_section(backups)

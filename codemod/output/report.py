@@ -85,6 +85,9 @@ def summary_lines(result: RunResult, redactor: Redactor | None = None, *, applie
         names = ", ".join(sorted(set(mounts.values())))
         lines.append(f"{path}: build secrets (not runtime configuration): export {names} where the image is "
                      f"built, then build with {flags}")
+    for path, changed in sorted(result.producers.items()):  # every producer of a build arg the run rewrites
+        lines.append(red(f"{path}: producers changed: "
+                         + "; ".join(f"line {n} {arg} -> {what}" for n, arg, what in changed)))
     lines += [red(note) for note in result.notes]
     lines += [f"error: {red(err)}" for err in result.errors]
     return lines
