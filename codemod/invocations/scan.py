@@ -2,12 +2,12 @@
 a format no handler rewrites (a Python build script, a Taskfile, a ``package.json`` script, a Tekton task).
 
 Such a file is a producer the run cannot rewrite, so its secrets stay (design.md section 3.5). The scan runs
-only when a migration exists, over the files the run would discover (in a git work tree: tracked and
-untracked-not-ignored, text only, under the run's paths), with one combined pattern of the migrated names:
-``git grep`` does the reading, so a monorepo costs one process. A line counts when the name is a
-``--build-arg`` value (or a ``build-arg:`` option of buildctl), sits on a line that names build args
-(``buildArgs: {NAME: ...}``), or is an entry ``NAME=``/``NAME:`` under a key that does (``args:``,
-``build-args``, ``buildArgs``, ``build_args``). Documentation only gets a note: it builds nothing.
+only when a migration exists, over the files under the run's paths (in a git work tree: the tracked text
+files, less the kinds a handler reads, Dockerfiles, ``*.txt`` and lockfiles), with one combined pattern of the
+migrated names: ``git grep`` does the reading, so a monorepo costs one process and no directory walk. A line
+counts when the name is a ``--build-arg`` value (or a ``build-arg:`` option of buildctl), sits on a line that
+names build args (``buildArgs: {NAME: ...}``), or is an entry ``NAME=``/``NAME:`` under a key that does
+(``args:``, ``build-args``, ``buildArgs``, ``build_args``). Documentation only gets a note: it builds nothing.
 """
 
 from __future__ import annotations
@@ -28,6 +28,11 @@ if TYPE_CHECKING:
 KIND = "script-build-arg-secret"
 _DOCS = (".md", ".markdown", ".rst", ".txt", ".adoc", ".asciidoc", ".html", ".htm", ".org", ".ipynb")
 _BLOCK_KEY = re.compile(r"(?i)(?:build[-_ ]?args?|(?<![A-Za-z0-9_])args)[\"']?[ \t]*[:=]|--build-arg")
+#: files git grep need not read: kinds a handler reads (the common names), plain text notes, lockfiles
+_SKIP_PATHSPECS = (":(exclude,icase)*dockerfile*", ":(exclude,icase)*containerfile*", ":(exclude)*.txt",
+                   ":(exclude)*.lock", ":(exclude)*-lock.json", ":(exclude,glob)**/*compose*.y*ml",
+                   ":(exclude,glob)**/.github/workflows/*.y*ml", ":(exclude,glob)**/*.sh",
+                   ":(exclude,glob)**/*.mk", ":(exclude,glob)**/Makefile")
 _SKIP_DIRS = {".git", "node_modules", ".hg", ".svn", ".venv", "venv", "__pycache__", ".tox", ".mypy_cache"}
 REASON = "a file of a format migrate-secrets does not rewrite passes it as a build arg"
 
@@ -146,13 +151,25 @@ def _lazy_lines(path: Path) -> Callable[[], list[str]]:
     return get
 
 
+def grep_pattern(names: set[str]) -> str:
+    """One POSIX extended regex for the lines :class:`_Matcher` looks at: a name after ``--build-arg``, on a
+    line naming build args, or starting an entry (``NAME=``, ``NAME:``, ``"NAME":``, ``- NAME=``)."""
+    alt = "(" + "|".join(sorted(names)) + ")"
+    end = "([^A-Za-z0-9_]|$)"
+    keyword = "[Bb][Uu][Ii][Ll][Dd][-_]?[Aa][Rr][Gg]"
+    return "|".join([
+        f"(--build-arg(=|[[:space:]]+)[\"']?|build-arg:){alt}{end}",
+        f"{keyword}.*[^A-Za-z0-9_]{alt}{end}",
+        f"^[[:space:]]*(-[[:space:]]*)?[\"']?{alt}[\"']?[[:space:]]*[=:]",
+    ])
+
+
 def _git_grep(root: Path, arg: Path, names: set[str]) -> list[tuple[str, int, str]] | None:
     try:
         sub = arg.resolve().relative_to(root.resolve())
         proc = subprocess.run(
-            ["git", "-C", str(root), "grep", "-I", "-n", "-z", "-w", "-E", "--untracked", "-e",
-             "|".join(sorted(names)), "--", str(sub)],
-            capture_output=True, timeout=120)
+            ["git", "-C", str(root), "grep", "-I", "-n", "-z", "-E", "-e", grep_pattern(names), "--", str(sub),
+             *_SKIP_PATHSPECS], capture_output=True, timeout=120)
     except (OSError, subprocess.SubprocessError, ValueError):
         return None
     if proc.returncode not in (0, 1):
@@ -167,7 +184,7 @@ def _git_grep(root: Path, arg: Path, names: set[str]) -> list[tuple[str, int, st
 
 def _walk_grep(root: Path, names: set[str], max_size: int) -> list[tuple[str, int, str]]:
     """Outside git: every text file under ``root`` (small trees: tests, unpacked archives)."""
-    rx = re.compile(rb"(?<![A-Za-z0-9_])(?:" + "|".join(sorted(names)).encode() + rb")(?![A-Za-z0-9_])")
+    rx = re.compile(grep_pattern(names).replace("[[:space:]]", r"\s").encode(), re.M)
     out: list[tuple[str, int, str]] = []
     for dirpath, dirnames, filenames in os.walk(root):
         dirnames[:] = sorted(d for d in dirnames if d not in _SKIP_DIRS)
