@@ -169,6 +169,24 @@ def test_reusable_workflow_and_other_actions_build_args_are_blocked() -> None:
     assert "redhat-actions/buildah-build" in reasons[2]
 
 
+def test_build_args_in_yaml_values_no_handler_reads_are_blocked() -> None:
+    gitlab = ("variables:\n  BUILD_FLAGS: --build-arg NPM_TOKEN=$NPM_TOKEN\nb:\n  script:\n"
+              "    - docker build $BUILD_FLAGS .\n")
+    only_blocked(ci("gitlab", ".gitlab-ci.yml", gitlab), 2, "a YAML value this rewrite does not read")
+    workflow = ("on: push\njobs:\n  a:\n    runs-on: x\n    env:\n      FLAGS: --build-arg NPM_TOKEN\n    steps:\n"
+                "      - run: docker build $FLAGS .\n")
+    result = migrate_workflow(Path("/repo/.github/workflows/a.yml"), "a.yml", workflow.encode(), [NPM])
+    only_blocked(result, 6, "a YAML value this rewrite does not read")
+
+
+def test_jenkins_agent_additional_build_args_are_options() -> None:
+    text = ("pipeline {\n  agent {\n    dockerfile {\n      filename 'Dockerfile'\n"
+            "      additionalBuildArgs '--build-arg NPM_TOKEN=$NPM_TOKEN --pull'\n    }\n  }\n}\n")
+    result = ci("jenkins", "Jenkinsfile", text)
+    assert result.blocked == []
+    assert result.new is not None and b"additionalBuildArgs '--secret id=npm_token,env=NPM_TOKEN --pull'" in result.new
+
+
 def test_command_substitutions_are_commands_too() -> None:
     make = "run:\n\tdocker run --rm $$(docker build -q --build-arg NPM_TOKEN=$$NPM_TOKEN .) true\n" \
            "id:\n\t@echo $(shell docker build -q --build-arg NPM_TOKEN=$(NPM_TOKEN) .)\n"

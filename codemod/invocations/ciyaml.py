@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -48,6 +48,7 @@ from codemod.invocations.text import (
 )
 from codemod.invocations.views import yaml_view
 from codemod.invocations.yamlnodes import (
+    STRAY_REASON,
     after_node,
     column,
     get,
@@ -58,6 +59,7 @@ from codemod.invocations.yamlnodes import (
     map_step,
     parse_yaml,
     scalar_source,
+    stray_build_args,
     verify_yaml,
 )
 from codemod.model import DockerfileMigration
@@ -109,6 +111,8 @@ class _Ci:
     result: InvocationResult
     docker_blocked: str
     windows: bool = False
+    #: ids of the scalars read as commands, arguments or plugin settings
+    read: set[int] = field(default_factory=set)
 
     def block(self, index: int, name: str, reason: str) -> None:
         block(self.result, self.display, self.text, index, name, reason, KIND)
@@ -134,6 +138,9 @@ def migrate_ci_yaml(path: Path, display: str, data: bytes, migrations: list[Dock
     if fmt == "drone":
         for step in _mappings(root):
             _drone_plugin(c, step)
+    for name, at in stray_build_args(root, c.read):
+        if c.cov.action(name) is not None:
+            c.block(at, name, STRAY_REASON)
     return verify_yaml(finish(result, text, ed), display)
 
 
@@ -165,6 +172,7 @@ def _shell_nodes(c: _Ci, root: Node) -> Iterator[tuple[Node, Node, Node, bool]]:
             for item, flow in _scalars(v, not is_block(owner)):
                 if id(item) not in seen and not str(getattr(item, "tag", "")).startswith("!"):
                     seen.add(id(item))
+                    c.read.add(id(item))
                     yield owner, k, item, flow
 
 
@@ -240,6 +248,7 @@ def _docker_task(c: _Ci, step: Node) -> None:
     args = get(inputs[1], "arguments")
     if args is None or not is_scalar(args[1]) or "build-arg" not in str(args[1].value):
         return
+    c.read.add(id(args[1]))
     command = get(inputs[1], "command")
     cmd = str(command[1].value) if command is not None and is_scalar(command[1]) else "buildAndPush"
     if cmd != "build":
@@ -271,6 +280,7 @@ def _drone_plugin(c: _Ci, step: Node) -> None:
         if pair is None:
             continue
         items = [i for i in (pair[1].value if is_seq(pair[1]) else [pair[1]]) if is_scalar(i)]
+        c.read.update(id(i) for i in items)
         if plugin != "plugins/docker" or key == "build_args" or not is_seq(pair[1]) or not is_block(pair[1]):
             for item in items:
                 name = str(item.value).split("=")[0].strip()

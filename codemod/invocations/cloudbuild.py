@@ -37,6 +37,7 @@ from codemod.invocations.text import (
 )
 from codemod.invocations.views import yaml_view
 from codemod.invocations.yamlnodes import (
+    STRAY_REASON,
     after_node,
     column,
     get,
@@ -45,6 +46,7 @@ from codemod.invocations.yamlnodes import (
     is_scalar,
     is_seq,
     parse_yaml,
+    stray_build_args,
     verify_yaml,
 )
 from codemod.model import DockerfileMigration
@@ -88,7 +90,23 @@ def migrate_cloudbuild(path: Path, display: str, data: bytes, migrations: list[D
     for step in steps[1].value:
         if is_map(step):
             _step(c, step)
+    for name, at in stray_build_args(root, _read(steps[1])):
+        if c.cov.action(name) is not None:
+            c.block(at, name, STRAY_REASON)
     return verify_yaml(finish(result, text, ed), display)
+
+
+def _read(steps: Node) -> set[int]:
+    """Ids of the scalars read above: each step's ``script`` and ``args`` items. A ``--build-arg`` anywhere
+    else (a substitution's default, ``options.env``) is a producer this rewrite does not place."""
+    read: set[int] = set()
+    for step in steps.value:
+        for key in ("args", "script"):
+            pair = get(step, key) if is_map(step) else None
+            if pair is not None:
+                read.add(id(pair[1]))
+                read.update(id(n) for n in (pair[1].value if is_seq(pair[1]) else []))
+    return read
 
 
 def _step(c: _Cb, step: Node) -> None:

@@ -1,5 +1,5 @@
 """Jenkinsfiles: ``sh '...'``/``sh '''...'''``/``sh "..."`` steps and the Docker Pipeline plugin's
-``docker.build("image", "--build-arg X=... .")``.
+``docker.build("image", "--build-arg X=... .")``, and a declarative agent's ``additionalBuildArgs``.
 
 A small Groovy lexer finds the string literals (comments skipped, GString ``${...}`` nesting followed); a
 string that is the script of an ``sh`` step (``sh '...'``, ``sh(script: "...")``) is shell text, read as
@@ -125,6 +125,8 @@ def migrate_jenkinsfile(path: Path, display: str, data: bytes, migrations: list[
             s = _step_script(toks, k + 1)
             if s is not None:
                 _script(j, s, posix=t.text == "sh")
+        elif t.text == "additionalBuildArgs" and k + 1 < len(toks) and toks[k + 1].kind == "string":
+            _options(j, toks[k + 1])  # agent { dockerfile { additionalBuildArgs '--build-arg ...' } }
         elif t.text == "docker" and _is(toks, k + 1, ".") and _is(toks, k + 2, "build") and _is(toks, k + 3, "("):
             if len(toks) > k + 6 and toks[k + 4].kind == "string" and _is(toks, k + 5, ",") \
                     and toks[k + 6].kind == "string":

@@ -12,7 +12,7 @@ scripts, and a value that was an expression (``${{ secrets.X }}``) now reaches
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -36,6 +36,7 @@ from codemod.invocations.text import (
 )
 from codemod.invocations.views import yaml_view
 from codemod.invocations.yamlnodes import (
+    STRAY_REASON,
     after_node,
     block_scalar_lines,
     column,
@@ -48,6 +49,7 @@ from codemod.invocations.yamlnodes import (
     map_step,
     parse_yaml,
     scalar_source,
+    stray_build_args,
 )
 from codemod.model import DockerfileMigration
 
@@ -85,6 +87,8 @@ class _Wf:
     docker_blocked: str = ""
     #: the repository root (a workflow sits in <root>/.github/workflows/), for the Dockerfile an input names
     root: Path | None = None
+    #: ids of the scalars read as commands or build inputs
+    read: set[int] = field(default_factory=set)
 
     def add(self, index: int, variable: str, message: str, **kw: object) -> None:
         self.result.findings.append(finding(self.display, self.text, index, variable, KIND, message, **kw))  # type: ignore[arg-type]
@@ -116,6 +120,9 @@ def migrate_workflow(path: Path, display: str, data: bytes, migrations: list[Doc
     for _, job in jobs[1].value:
         if is_map(job):
             _job(w, job, top_env, _default_shell(job) or _default_shell(root))
+    for name, at in stray_build_args(root, w.read):
+        if w.cov.action(name) is not None:
+            w.block(at, name, STRAY_REASON)
     return finish(result, text, ed)
 
 
@@ -155,6 +162,7 @@ def _default_shell(node: Node) -> str | None:
 
 def _named_in(w: _Wf, node: Node) -> list[tuple[str, int]]:
     """(NAME, index) of each covered ``NAME=``/``NAME:`` entry inside a scalar input."""
+    w.read.add(id(node))
     if not is_scalar(node):
         return []
     src = scalar_source(w.text, node)
@@ -239,6 +247,7 @@ def _build_push(w: _Wf, step: Node) -> None:
     if with_ is None or ba is None:
         return
     bkey, bval = ba
+    w.read.add(id(bval))
     dockerfile = _action_dockerfile(w, with_[1])
     entries = _entries(text, bval)
     if entries is None or not is_block(with_[1]):
@@ -379,6 +388,7 @@ def _value_class(e: _Entry) -> str:
 
 def _run_step(w: _Wf, step: Node, run: tuple[Node, Node], job_env: dict[str, str], default_shell: str | None) -> None:
     rkey, rval = run
+    w.read.add(id(rval))
     if "build-arg" not in str(rval.value):
         return
     shell_node = get(step, "shell")
@@ -424,6 +434,7 @@ def _ssh_action(w: _Wf, step: Node, job_env: dict[str, str]) -> None:
     script = get(with_[1], "script") if with_ is not None and is_map(with_[1]) else None
     if with_ is None or script is None or not is_scalar(script[1]) or "build-arg" not in str(script[1].value):
         return
+    w.read.add(id(script[1]))
     envs = get(with_[1], "envs")
     if envs is not None and not (is_scalar(envs[1]) and getattr(envs[1], "style", None) is None
                                  and line_no(w.text, envs[1].start_mark.index)

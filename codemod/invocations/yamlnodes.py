@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import json
 import re
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from codemod.invocations.result import InvocationError, InvocationResult
@@ -297,6 +298,37 @@ def map_step(node: Node | None, text: str, default: int = 2) -> int:
                             return step
                 stack.append(v)
     return default
+
+
+def scalars(root: Node | None) -> Iterator[Node]:
+    """Every scalar of the tree (keys included), each once."""
+    stack, seen = [root] if root is not None else [], set()
+    while stack:
+        n = stack.pop()
+        if id(n) in seen:
+            continue
+        seen.add(id(n))
+        if is_scalar(n):
+            yield n
+        elif is_map(n):
+            for k, v in reversed(n.value):
+                stack += [v, k]
+        elif is_seq(n):
+            stack.extend(reversed(n.value))
+
+
+STRAY_REASON = "a --build-arg in a YAML value this rewrite does not read as a build command (a variable holding " \
+    "flags, a plugin setting)"
+_STRAY = re.compile(r"build-arg[= ]+[\"']?([A-Za-z_][A-Za-z0-9_]*)")
+
+
+def stray_build_args(root: Node | None, read: set[int]) -> Iterator[tuple[str, int]]:
+    """(NAME, index) of each ``--build-arg NAME`` in a scalar no handler read (ids in ``read``)."""
+    for n in scalars(root):
+        if id(n) in read or "build-arg" not in str(n.value):
+            continue
+        for m in _STRAY.finditer(str(n.value)):
+            yield m.group(1), int(n.start_mark.index)
 
 
 def verify_yaml(result: InvocationResult, display: str) -> InvocationResult:
