@@ -143,11 +143,11 @@ _TARGET = re.compile(rb"""(?:^|\s|-)target(?:\s*[:=]\s*|\s+)["']?([A-Za-z0-9][\w
 def build_targets(files: list[Discovered], config: Config) -> frozenset[str]:
     """The stage names the files that build images target, lower-cased: their ENV reaches an image someone
     runs. One set for the run: a stage name targeted anywhere counts everywhere (more hand-off, never less)."""
-    from codemod.discover import MAKEFILE, SCRIPT, WORKFLOW
+    from codemod.discover import CI, MAKEFILE, SCRIPT, WORKFLOW
 
     found: set[str] = set()
     for f in files:
-        if f.kind not in (COMPOSE, WORKFLOW, MAKEFILE, SCRIPT):
+        if f.kind not in (COMPOSE, WORKFLOW, MAKEFILE, SCRIPT, CI):
             continue
         try:
             data = read_checked(f.path, config)
@@ -400,6 +400,7 @@ def _producers(result: RunResult, paths: list[str], files_todo: list[_Todo], tod
     else:
         result.errors.append(f"producers that cannot be rewritten still changed after {MAX_PRODUCER_ROUNDS} rounds")
     _report_blocked(result, list(blocked.values()), todo, keeps)
+    _kept_findings(analysed, todo, keeps)
     result.migrations = _migrations_of(todo, analysed, {})
     return outs
 
@@ -472,6 +473,35 @@ def _report_blocked(result: RunResult, blocked: list[BlockedProducer], todo: lis
         except OSError:
             pass
         result.hits.extend(Hit(x) for x in findings)
+
+
+def _kept_findings(analysed: list[_Item], todo: list[Discovered], keeps: dict[int, dict[str, str]]) -> None:
+    """Each kept secret goes to a human in its Dockerfile too: where the policy gave it no finding of its own
+    under ``keep``, one on its ARG line, with the reason (the blocked producer's file and line)."""
+    from codemod.dockerfile.scanner import parse
+
+    for i, args in keeps.items():
+        error, data, done = analysed[i]
+        named = {h.finding.variable for h in done.result.hits} if done is not None else set()
+        missing = {a: why for a, why in args.items() if a not in named}
+        if not missing or error is not None:
+            continue
+        try:
+            raw = read_checked(todo[i].path, Config())
+            df = parse(raw)
+        except (OSError, ValueError, ParseError):
+            continue
+        if done is None:
+            done = Analysed(DockerfileResult([], None))
+            analysed[i] = (None, raw, done)
+        for ins in df.instructions:
+            for kv in ins.kvs if ins.effective == "ARG" else ():
+                if kv.key in missing:
+                    why = missing.pop(kv.key)
+                    done.result.hits.append(Hit(Finding(
+                        todo[i].path.as_posix(), ins.start_line + 1, kv.key, "buildtime-secret-in-run",
+                        f"build arg {kv.key} stays as it is: a file that passes it cannot be rewritten ({why})",
+                        code=RULE_CODES["buildtime-secret-in-run"], fixable=False, fix=f"left unchanged: {why}")))
 
 
 def _suppressed(path: Path, out: _InvocationOut) -> list[BlockedProducer]:
