@@ -187,6 +187,12 @@ def test_jenkins_agent_additional_build_args_are_options() -> None:
     assert result.new is not None and b"additionalBuildArgs '--secret id=npm_token,env=NPM_TOKEN --pull'" in result.new
 
 
+def test_an_empty_value_is_a_value() -> None:
+    """``--build-arg NPM_TOKEN=`` passes the empty string (and once crashed the redaction of values)."""
+    result = migrate_script(Path("b.sh"), "b.sh", b"docker build --build-arg NPM_TOKEN= .\n", [NPM])
+    assert result.new == b"docker build --secret id=npm_token,env=NPM_TOKEN .\n"
+
+
 def test_command_substitutions_are_commands_too() -> None:
     make = "run:\n\tdocker run --rm $$(docker build -q --build-arg NPM_TOKEN=$$NPM_TOKEN .) true\n" \
            "id:\n\t@echo $(shell docker build -q --build-arg NPM_TOKEN=$(NPM_TOKEN) .)\n"
@@ -282,3 +288,46 @@ def test_a_producer_that_cannot_tell_its_dockerfile_keeps_the_secret_in_both(
     assert (tmp_path / "app/Dockerfile").read_text() == DOCKERFILE
     assert (tmp_path / "legacy/Dockerfile").read_text() == DOCKERFILE
     assert (tmp_path / "build.sh").read_text() == "docker build --build-arg NPM_TOKEN -t app \"$1\"\n"
+
+
+def test_an_input_named_in_capitals_is_found() -> None:
+    text = ("on: push\njobs:\n  a:\n    runs-on: x\n    steps:\n      - uses: ./.github/actions/docker-build\n"
+            "        with:\n          BUILD_ARGS: NPM_TOKEN=${{ secrets.NPM_TOKEN }}\n")
+    result = migrate_workflow(Path("/repo/.github/workflows/a.yml"), "a.yml", text.encode(), [NPM])
+    only_blocked(result, 8, "input BUILD_ARGS of ./.github/actions/docker-build is not rewritten")
+
+
+@pytest.mark.parametrize(("yaml", "shell"), [
+    ('k: "docker build \\\n    --build-arg X=\\"$X\\" ."\n', 'docker build --build-arg X="$X" .'),  # escaped break
+    ("k: 'it''s --build-arg X'\n", "it's --build-arg X"),
+    ("k: docker build\n  --build-arg X\n\n  .\n", "docker build --build-arg X\n."),
+    ("k: >\n  docker build\n  --build-arg X\n    -t more\n", "docker build --build-arg X\n-t more"),
+])
+def test_views_read_yaml_strings_as_the_shell_gets_them(yaml: str, shell: str) -> None:
+    """A view has the text's length; its words, read without the NULs, are the value's words."""
+    from codemod.invocations.views import yaml_view
+    from codemod.invocations.yamlnodes import parse_yaml
+
+    node = parse_yaml(yaml, "v.yml").value[0][1]
+    view, start, end = yaml_view(yaml, node, flow=False)
+    assert len(view) == len(yaml)
+    got = [" ".join(w.text for w in c) for c in commands_of(view, start, end)]
+    want = [" ".join(c) for c in (line.split() for line in shell.split("\n")) if c]
+    assert got == want
+
+
+def commands_of(text: str, start: int, end: int) -> list[list]:
+    from codemod.invocations.shellwords import commands
+
+    return commands(text, start, end, make=False)
+
+
+def test_views_refuse_what_they_cannot_stand_for() -> None:
+    from codemod.invocations.views import groovy_view, yaml_view
+    from codemod.invocations.yamlnodes import parse_yaml
+
+    text = 'k: "\\u0041 --build-arg X"\n'
+    assert yaml_view(text, parse_yaml(text, "v.yml").value[0][1], flow=False) is None
+    flow = "k: [docker build --build-arg X .]\n"
+    assert yaml_view(flow, parse_yaml(flow, "v.yml").value[0][1].value[0], flow=True) is None
+    assert groovy_view('sh "a \\u0041"', 4, 12, True) is None

@@ -392,7 +392,7 @@ def _redact(rw: Rewrite, word: Word, off: int, name: str, raw: str | None, singl
     vstart, vend = word.end - len(raw), word.end
     if len(raw) >= 2 and raw[0] in "\"'" and raw[-1] == raw[0]:  # NAME="value"
         vstart, vend = vstart + 1, vend - 1
-    elif raw[-1:] in "\"'" and word.text[off : off + 1] == raw[-1]:  # "NAME=value"
+    elif raw and raw[-1] in "\"'" and word.text[off : off + 1] == raw[-1]:  # "NAME=value"
         vend -= 1
     redact_literal(rw.result, name, value, vstart, vend, covered=action in ("secret", "runtime"))
 

@@ -63,6 +63,7 @@ _SHELLS = ("bash", "sh")
 SSH_ACTION = "appleboy/ssh-action"
 #: inputs of other actions (and of reusable workflows) that pass build args: not rewritten, blocked
 _ARGS_INPUT = re.compile(r"(?i)(?:secret[-_]?)?build[-_]?args?")
+_PREFILTER = re.compile(rb"(?i)build[-_]?arg|ssh-action")
 
 
 @dataclass
@@ -105,7 +106,7 @@ class _Wf:
 
 def migrate_workflow(path: Path, display: str, data: bytes, migrations: list[DockerfileMigration]) -> InvocationResult:
     result = InvocationResult()
-    if b"build-arg" not in data and b"build_arg" not in data and b"buildArg" not in data and b"ssh-action" not in data:
+    if _PREFILTER.search(data) is None:
         return result
     text = decode_text(data)
     root = parse_yaml(text, display)
