@@ -412,12 +412,13 @@ def _invocation_todo(files: list[Discovered]) -> list[_Todo]:
     out = [(f.path, f.kind, ci_format(f.path) if f.kind == CI else "") for f in files
            if f.kind in (COMPOSE, WORKFLOW, MAKEFILE, SCRIPT, CI)]
     seen = {p.absolute() for p, _, _ in out}
-    for path, _, fmt in list(out):
-        if fmt == "gitlab":  # files a .gitlab-ci.yml includes from the repository are GitLab CI too
-            for inc in ci_includes(path):
-                if inc.absolute() not in seen:
-                    seen.add(inc.absolute())
-                    out.append((inc, CI, "gitlab"))
+    queue = [path for path, _, fmt in out if fmt == "gitlab"]
+    while queue:  # files a .gitlab-ci.yml includes from the repository are GitLab CI too, and theirs
+        for inc in ci_includes(queue.pop(0)):
+            if inc.absolute() not in seen:
+                seen.add(inc.absolute())
+                out.append((inc, CI, "gitlab"))
+                queue.append(inc)
     return out
 
 

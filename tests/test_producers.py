@@ -331,3 +331,15 @@ def test_views_refuse_what_they_cannot_stand_for() -> None:
     flow = "k: [docker build --build-arg X .]\n"
     assert yaml_view(flow, parse_yaml(flow, "v.yml").value[0][1].value[0], flow=True) is None
     assert groovy_view('sh "a \\u0041"', 4, 12, True) is None
+
+
+def test_gitlab_includes_of_includes_are_gitlab_ci(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cli) -> None:
+    _repo(tmp_path, {"Dockerfile": DOCKERFILE,
+                     ".gitlab-ci.yml": "include:\n  - local: /ci/images.yml\n  - remote: https://example.com/x.yml\n",
+                     "ci/images.yml": "include:\n  - local: ci/jobs/*.yml\n",
+                     "ci/jobs/web.yml": "web:\n  script:\n    - docker build --build-arg NPM_TOKEN=$NPM_TOKEN .\n"},
+          monkeypatch)
+    code, out, _ = cli("--apply", "--no-backup", ".")
+    assert code == 0, out
+    assert (tmp_path / "ci/jobs/web.yml").read_text() == (
+        "web:\n  script:\n    - docker build --secret id=npm_token,env=NPM_TOKEN .\n")
