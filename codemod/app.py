@@ -22,17 +22,16 @@ from codemod.dockerfile.scanner import Dockerfile, ParseError
 from codemod.fix.loop import DockerfileResult, RewriteError, migrate
 from codemod.invocations import InvocationResult
 from codemod.invocations.named import with_named_dockerfiles
+from codemod.invocations.producers import Todo, invocation_todo
 from codemod.model import (
     BlockedProducer,
     BuildSecret,
     DockerfileMigration,
     FileChange,
-    Finding,
     Hit,
     RemovePair,
     RunResult,
 )
-from codemod.rules import RULE_CODES
 from codemod.rules.pragmas import suppress_in_text
 
 if TYPE_CHECKING:
@@ -186,7 +185,7 @@ def run(paths: list[str], config: Config, *, jobs: int | None = None, keep_bytes
         analysed = [_slim(item, keep_bytes) for item in _analyse_all(
             [f.path for f in todo], config, jobs, bar.advance if bar is not None else (lambda: None),
             plan_only=not keep_bytes, targets=targets)]
-    files_todo = _invocation_todo(files)
+    files_todo = invocation_todo(files)
     outs = _producers(result, paths, files_todo, todo, analysed, config, jobs, keep_bytes, targets)
     for f, (error, data, done) in zip(todo, analysed, strict=True):
         _take(result, f, error, data, done, keep_bytes, dockerfiles, orders, reals)
@@ -364,33 +363,31 @@ MAX_PRODUCER_ROUNDS = 4
 _WORKER_MIGRATIONS: list[DockerfileMigration] = []
 #: (error or warning, the file's bytes, the rewrite, the compose file's services)
 _InvocationOut = tuple[str | None, bytes, "InvocationResult | None", "list[ComposeService]"]
-#: a file that builds images: (path, kind, format of a CI file)
-_Todo = tuple[Path, str, str]
 _Item = tuple[str | None, bytes | None, Analysed | None]
 
 
-def _producers(result: RunResult, paths: list[str], files_todo: list[_Todo], todo: list[Discovered],
+def _producers(result: RunResult, paths: list[str], files_todo: list[Todo], todo: list[Discovered],
                analysed: list[_Item], config: Config, jobs: int | None, keep_bytes: bool,
                targets: frozenset[str] = frozenset()) -> list[_InvocationOut]:
     """Rewrite every file that builds the migrated Dockerfiles. A producer that cannot be rewritten keeps its
     secret (design.md section 3.5): the Dockerfiles that declare it are migrated again with
     ``keep={arg: reason}`` and every file rewritten against that, until nothing new is blocked."""
+    from codemod.invocations.producers import grow_keeps, migrations_of, suppressed
     from codemod.invocations.scan import scan_producers
 
     keeps: dict[int, dict[str, str]] = {}
     handled = frozenset(p.absolute() for p, _, _ in files_todo)
     blocked: dict[tuple[str, int, str], BlockedProducer] = {}
     outs: list[_InvocationOut] = []
+    paths_of = [f.path for f in todo]
     for _ in range(MAX_PRODUCER_ROUNDS):
-        migrations = _migrations_of(todo, analysed, keeps)
+        migrations = migrations_of(paths_of, _migrations(analysed), keeps)
         outs = _invocations(files_todo, config, jobs, migrations)
-        found = [b for _, _, out, _ in outs if out is not None for b in out.blocked]
-        found += [b for (path, _, _), out in zip(files_todo, outs, strict=True) for b in _suppressed(path, out)]
+        found = [b for _, data, out, _ in outs if out is not None for b in out.blocked + suppressed(data, out)]
         scanned, notes = scan_producers(paths, migrations, config, handled)
-        found += scanned
-        for b in found:
+        for b in found + scanned:
             blocked.setdefault((b.path, b.line, b.arg), b)
-        grown = _grow_keeps(keeps, found, analysed)
+        grown = grow_keeps(keeps, found + scanned, _migrations(analysed))
         if not grown:
             result.notes.extend(notes)
             break
@@ -399,123 +396,40 @@ def _producers(result: RunResult, paths: list[str], files_todo: list[_Todo], tod
                                 keep_bytes)
     else:
         result.errors.append(f"producers that cannot be rewritten still changed after {MAX_PRODUCER_ROUNDS} rounds")
-    _report_blocked(result, list(blocked.values()), todo, keeps)
-    _kept_findings(analysed, todo, keeps)
-    result.migrations = _migrations_of(todo, analysed, {})
+    _report_blocked(result, list(blocked.values()), todo, analysed, keeps)
+    result.migrations = migrations_of(paths_of, _migrations(analysed), {})
     return outs
 
 
-def _invocation_todo(files: list[Discovered]) -> list[_Todo]:
-    from codemod.discover import CI, MAKEFILE, SCRIPT, WORKFLOW
-    from codemod.invocations import ci_format, ci_includes
-
-    out = [(f.path, f.kind, ci_format(f.path) if f.kind == CI else "") for f in files
-           if f.kind in (COMPOSE, WORKFLOW, MAKEFILE, SCRIPT, CI)]
-    seen = {p.absolute() for p, _, _ in out}
-    queue = [path for path, _, fmt in out if fmt == "gitlab"]
-    while queue:  # files a .gitlab-ci.yml includes from the repository are GitLab CI too, and theirs
-        for inc in ci_includes(queue.pop(0)):
-            if inc.absolute() not in seen:
-                seen.add(inc.absolute())
-                out.append((inc, CI, "gitlab"))
-                queue.append(inc)
-    return out
-
-
-def _migrations_of(todo: list[Discovered], analysed: list[_Item], keeps: dict[int, dict[str, str]]
-                   ) -> list[DockerfileMigration]:
-    out = []
-    for i, (f, (_, _, done)) in enumerate(zip(todo, analysed, strict=True)):
-        m = done.migration if done is not None else None
-        if i in keeps:
-            m = replace(m, kept=dict(keeps[i])) if m is not None else DockerfileMigration(
-                f.path.resolve(), kept=dict(keeps[i]))
-        if m is not None:
-            out.append(m)
-    return out
-
-
-def _grow_keeps(keeps: dict[int, dict[str, str]], blocked: list[BlockedProducer], analysed: list[_Item]) -> set[int]:
-    """Which Dockerfiles must now keep a blocked producer's arg: the one it builds, or (unknown) every one
-    whose migration changes that arg."""
-    grown: set[int] = set()
-    for b in blocked:
-        for i, (_, _, done) in enumerate(analysed):
-            m = done.migration if done is not None else None
-            if m is None or (b.dockerfile is not None and m.dockerfile != b.dockerfile):
-                continue
-            touched = {s.arg for s in m.build_secrets} | m.removed_args | m.runtime_args
-            if b.arg in touched and b.arg not in keeps.get(i, {}):
-                keeps.setdefault(i, {})[b.arg] = f"{b.where()}: {b.reason}"
-                grown.add(i)
-    return grown
+def _migrations(analysed: list[_Item]) -> list[DockerfileMigration | None]:
+    return [done.migration if done is not None else None for _, _, done in analysed]
 
 
 def _report_blocked(result: RunResult, blocked: list[BlockedProducer], todo: list[Discovered],
-                    keeps: dict[int, dict[str, str]]) -> None:
-    kept_in: dict[str, list[str]] = {}
-    for i, args in sorted(keeps.items()):
-        for arg, why in args.items():
-            kept_in.setdefault(arg, []).append(todo[i].path.as_posix())
-            result.notes.append(f"{todo[i].path}: {arg} stays a build arg: {why}")
-    per_file: dict[str, list[Finding]] = {}
-    for b in sorted(blocked, key=lambda x: (x.path, x.line, x.arg)):
-        if b.arg not in kept_in:
-            continue
-        result.blocked.append(b)
-        per_file.setdefault(b.path, []).append(Finding(
-            b.path, b.line, b.arg, b.kind, f"{b.arg} is passed to the build here in a form migrate-secrets cannot "
-            f"rewrite ({b.reason}): the secret stays a build arg in {', '.join(kept_in[b.arg])} until this is "
-            "changed by hand", code=RULE_CODES[b.kind], fixable=False, column=b.column,
-            fix=f"left unchanged: {b.reason}"))
-    for path, findings in per_file.items():
-        try:
-            findings = suppress_in_text(Path(path).read_bytes(), findings)  # a pragma there hides the finding
-        except OSError:
-            pass
-        result.hits.extend(Hit(x) for x in findings)
+                    analysed: list[_Item], keeps: dict[int, dict[str, str]]) -> None:
+    """A finding at each blocked producer; in each Dockerfile, one for each secret it keeps that its analysis
+    reported nothing about."""
+    from codemod.invocations.producers import blocked_hits, kept_hits
 
-
-def _kept_findings(analysed: list[_Item], todo: list[Discovered], keeps: dict[int, dict[str, str]]) -> None:
-    """Each kept secret goes to a human in its Dockerfile too: where the policy gave it no finding of its own
-    under ``keep``, one on its ARG line, with the reason (the blocked producer's file and line)."""
-    from codemod.dockerfile.scanner import parse
-
+    reported, hits, notes = blocked_hits(blocked, [f.path.as_posix() for f in todo], keeps)
+    result.blocked += reported
+    result.hits += hits
+    result.notes += notes
     for i, args in keeps.items():
         error, data, done = analysed[i]
-        named = {h.finding.variable for h in done.result.hits} if done is not None else set()
-        missing = {a: why for a, why in args.items() if a not in named}
-        if not missing or error is not None:
+        if error is not None:
             continue
         try:
             raw = read_checked(todo[i].path, Config())
-            df = parse(raw)
-        except (OSError, ValueError, ParseError):
+        except (OSError, ValueError):
             continue
-        if done is None:
+        named = {h.finding.variable for h in done.result.hits} if done is not None else set()
+        extra = kept_hits(todo[i].path.as_posix(), raw, named, args)
+        if extra and done is None:
             done = Analysed(DockerfileResult([], None))
             analysed[i] = (None, raw, done)
-        for ins in df.instructions:
-            for kv in ins.kvs if ins.effective == "ARG" else ():
-                if kv.key in missing:
-                    why = missing.pop(kv.key)
-                    done.result.hits.append(Hit(Finding(
-                        todo[i].path.as_posix(), ins.start_line + 1, kv.key, "buildtime-secret-in-run",
-                        f"build arg {kv.key} stays as it is: a file that passes it cannot be rewritten ({why})",
-                        code=RULE_CODES["buildtime-secret-in-run"], fixable=False, fix=f"left unchanged: {why}")))
-
-
-def _suppressed(path: Path, out: _InvocationOut) -> list[BlockedProducer]:
-    """A file a pragma keeps from being rewritten still passes its build args: each one it would have
-    changed is a blocked producer."""
-    _, data, res, _ = out
-    if res is None or res.new is None:
-        return []
-    findings = suppress_in_text(data, res.findings)
-    if not any(x.suppressed for x in findings):
-        return []
-    return [BlockedProducer(x.variable, None, x.path, x.line, "the file holds a migrate-secrets ignore pragma, so "
-                            "it is not rewritten", x.kind, x.column) for x in res.findings if x.fixable]
+        if done is not None:
+            done.result.hits += extra
 
 
 def _slim(item: _Item, keep_bytes: bool) -> _Item:
@@ -526,7 +440,7 @@ def _slim(item: _Item, keep_bytes: bool) -> _Item:
     return item
 
 
-def _invocations(todo: list[_Todo], config: Config, jobs: int | None, migrations: list[DockerfileMigration]
+def _invocations(todo: list[Todo], config: Config, jobs: int | None, migrations: list[DockerfileMigration]
                  ) -> list[_InvocationOut]:
     """Each file that builds images, rewritten against the migrations (each file read and parsed once; the
     compose files' services come along for the env example hand-off and the env file audit). Many files go
@@ -580,7 +494,7 @@ def _invocation(path: Path, kind: str, fmt: str, config: Config, migrations: lis
     return None, data, out, services
 
 
-def _fold_invocations(result: RunResult, todo: list[_Todo], outs: list[_InvocationOut], keep_bytes: bool
+def _fold_invocations(result: RunResult, todo: list[Todo], outs: list[_InvocationOut], keep_bytes: bool
                       ) -> list[ComposeService]:
     services: list[ComposeService] = []
     for (path, kind, _), (error, data, out, found) in zip(todo, outs, strict=True):

@@ -13,6 +13,7 @@ import os
 from pathlib import Path
 
 from codemod.discover import (
+    CI,
     COMPOSE,
     DOCKERFILE,
     MAKEFILE,
@@ -26,7 +27,7 @@ from codemod.discover import (
 
 #: the files that name Dockerfiles are small; a bigger one is not read for this
 _NAMING_MAX = 1 << 20
-_BUILD_KINDS = frozenset({COMPOSE, WORKFLOW, MAKEFILE, SCRIPT})
+_BUILD_KINDS = frozenset({COMPOSE, WORKFLOW, MAKEFILE, SCRIPT, CI})  # CI files: their docker build -f
 _ACTION = "docker/build-push-action"
 
 
@@ -132,7 +133,8 @@ def _workflow_named(path: Path, data: bytes, root: Path) -> list[list[Path]]:
     """Each build a workflow runs: the Dockerfile candidates, best first. ``docker/build-push-action``'s ``file``
     is relative to the workspace (the repository root), not to ``context``; ``run:`` steps run in the workspace
     or their ``working-directory``."""
-    from codemod.invocations.common import decode_text, parse_yaml, yaml_data
+    from codemod.invocations.text import decode_text
+    from codemod.invocations.yamlnodes import parse_yaml, yaml_data
 
     if b"build" not in data:
         return []
