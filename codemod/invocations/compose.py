@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from codemod.discover import real_path
+from codemod.invocations.composecheck import build_secrets_blocked, top_blocked
 from codemod.invocations.coverage import (
     Coverage,
     by_dockerfile,
@@ -125,7 +126,7 @@ def migrate_compose(path: Path, display: str, data: bytes, migrations: list[Dock
     step = map_step(root, text)
     seq = seq_indent(root, text)
     f = _File(text, display, path.parent, ed, newline_of(text), step, step if seq is None else seq, result,
-              _top_blocked(text, root))
+              top_blocked(text, root))
     for key, svc in services[1].value:
         if is_scalar(key) and is_map(svc) and not is_alias_of_earlier(key, svc):
             _service(f, key, svc, per_dockerfile)
@@ -187,7 +188,7 @@ def _service(f: _File, name_node: Node, svc: Node, per_dockerfile: dict[Path, li
     shown = os.path.relpath(dockerfile, f.base) if dockerfile is not None else "?"
     # build.secrets and the top-level secrets must both take the ids, or a secret arg stays where it is
     s = _Svc(service, bkey, build, dockerfile, Coverage.join(migs), shown,
-             f.top_blocked or _build_secrets_blocked(build))
+             f.top_blocked or build_secrets_blocked(build))
     args = get(build, "args") if is_map(build) else None
     entries, block_style = _args(f, args) if args is not None else ([], True)
     for a in entries:
@@ -263,34 +264,6 @@ def _mounted_secrets(f: _File, s: _Svc, mounted: list[BuildSecret]) -> None:
             f.add(s.bkey.start_mark.index, bs.arg, f"service {s.name} builds {s.shown}, which now mounts secret "
                   f"{bs.id}: build.secrets gets it (read from environment variable {bs.arg})",
                   fix=secret_flag(bs.id, bs.arg))
-
-
-def _build_secrets_blocked(build: Node) -> str:
-    if is_scalar(build):
-        return ""
-    if not (is_map(build) and is_block(build) and build.value):
-        return "build is not a block mapping"
-    existing = get(build, "secrets")
-    if existing is not None and (is_alias_of_earlier(*existing) or not (
-            is_seq(existing[1]) and is_block(existing[1]) and existing[1].value)):
-        return "build.secrets is not a block list of its own"
-    return ""
-
-
-def _top_blocked(text: str, root: Node) -> str:
-    top = get(root, "secrets")
-    if top is None:
-        return ""
-    tkey, tval = top
-    if is_alias_of_earlier(tkey, tval):
-        return "the top-level secrets is a YAML alias"
-    if is_map(tval) and is_block(tval) and tval.value:
-        return ""
-    if is_scalar(tval) and tval.tag == _NULL and not scalar_source(text, tval).strip():
-        return ""
-    if is_map(tval) and not tval.value and line_no(text, tval.start_mark.index) == line_no(text, tval.end_mark.index):
-        return ""
-    return "the top-level secrets is not a block mapping"
 
 
 def _value_class(a: _Arg) -> str:
